@@ -1,0 +1,1 @@
+"""memory-agent: long-term memory of a user for LLM applications."""

@@ -1,0 +1,139 @@
+"""Summary tree: incremental insertion, roll-up marking, verification, level-wise search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from memory_agent.tree import SummaryTree, TreeConfig, make_node, session_node_id, with_summary
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def session(i: int, day: int | None = None, text: str | None = None):
+    at = T0 + timedelta(days=day if day is not None else i)
+    sid = f"s{i}"
+    return make_node(id=session_node_id(sid), user_id="u", level=1, summary=text or f"summary {i}",
+                     children=[f"{sid}#1", f"{sid}#2"], start=at, end=at + timedelta(hours=1),
+                     session_id=sid)
+
+
+def build(n: int, config: TreeConfig, *, resummarize: bool = True) -> SummaryTree:
+    tree = SummaryTree()
+    for i in range(n):
+        tree.insert_session(session(i), config)
+        if resummarize:
+            for node in tree.stale_nodes():
+                tree.replace(with_summary(node, f"rollup of {len(node.children)}"))
+    return tree
+
+
+def test_first_session_makes_a_root_without_model_call():
+    tree = SummaryTree()
+    changed = tree.insert_session(session(0), TreeConfig(fanout=4, period="none"))
+    assert {n.level for n in changed} == {1, 2}
+    root = tree.root
+    assert root is not None and root.level == 2 and root.summary == "summary 0"
+    assert not tree.stale_nodes()  # a single child's summary is reused, nothing to roll up
+    assert tree.verify() == []
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 5, 16, 17, 64, 65, 300])
+def test_growth_keeps_one_root_and_log_height(n: int):
+    tree = build(n, TreeConfig(fanout=4, period="none"))
+    assert tree.verify() == []
+    assert tree.root is not None
+    assert len(tree.level(1)) == n
+    import math
+    expected_height = 1 + max(1, math.ceil(math.log(n, 4))) if n > 1 else 2
+    assert tree.height <= expected_height + 1
+    for node in tree.nodes:
+        if node.level >= 2:
+            assert 1 <= len(node.children) <= 4
+
+
+def test_insertion_marks_only_the_right_edge_stale():
+    config = TreeConfig(fanout=4, period="none")
+    tree = build(20, config)
+    changed = tree.insert_session(session(20), config)
+    stale = tree.stale_nodes()
+    assert all(n.stale for n in stale)
+    # the new session's ancestors, and nothing else
+    new = tree.session_node("s20")
+    assert new is not None
+    ancestors = {a.id for a in tree.ancestors(new)}
+    assert {n.id for n in stale} <= ancestors | {n.id for n in changed}
+    assert len(changed) <= tree.height + 2  # incremental: O(height) nodes touched
+
+
+def test_month_period_splits_level_two():
+    config = TreeConfig(fanout=8, period="month")
+    tree = SummaryTree()
+    for i, day in enumerate([0, 5, 10, 40, 45]):  # Jan x3, Feb x2
+        tree.insert_session(session(i, day), config)
+    level2 = tree.level(2)
+    assert [len(n.children) for n in level2] == [3, 2]
+    assert tree.verify() == []
+
+
+def test_verify_detects_tampering():
+    config = TreeConfig(fanout=3, period="none")
+    tree = build(7, config)
+    node = tree.level(1)[2]
+    tree.replace(replace(node, summary="tampered"))
+    problems = tree.verify()
+    assert any("content hash mismatch" in p for p in problems)
+    tree2 = build(7, config)
+    victim = tree2.level(2)[0]
+    tree2.replace(replace(victim, children=victim.children[:-1], content_hash="x"))
+    assert any("not linked" in p or "does not list" in p for p in tree2.verify())
+
+
+def test_reload_from_nodes_rebuilds_same_structure_and_continues():
+    config = TreeConfig(fanout=3, period="none")
+    tree = build(10, config)
+    reloaded = SummaryTree(tree.nodes)
+    assert reloaded.verify() == []
+    tree.insert_session(session(10), config)
+    reloaded.insert_session(session(10), config)
+    assert {n.id: (n.parent, n.children) for n in tree.nodes} == {
+        n.id: (n.parent, n.children) for n in reloaded.nodes}
+
+
+def test_reinsert_same_session_updates_without_duplicating():
+    config = TreeConfig(fanout=3, period="none")
+    tree = build(5, config)
+    n_before = len(tree)
+    tree.insert_session(session(2, text="new words"), config)
+    assert len(tree) == n_before
+    assert tree.session_node("s2").summary == "new words"  # type: ignore[union-attr]
+    assert tree.verify() == []
+
+
+def test_descend_follows_best_branches_to_sessions():
+    config = TreeConfig(fanout=3, period="none")
+    tree = SummaryTree()
+    for i in range(27):
+        tree.insert_session(session(i, text=f"topic {i // 9} item {i}"), config)
+        for node in tree.stale_nodes():
+            kids = tree.children(node)
+            tree.replace(with_summary(node, " ".join(sorted({k.summary.split(' item')[0] for k in kids}))))
+    target = "topic 2"
+    calls = []
+
+    def score(node):
+        calls.append(node.id)
+        return 1.0 if target in node.summary and "topic 0" not in node.summary and "topic 1" not in node.summary else (
+            0.5 if target in node.summary else 0.0)
+
+    descent = tree.descend(score, beam=1, session_beam=3)
+    assert descent.sessions
+    assert all("topic 2" in s.node.summary for s in descent.sessions)
+    assert len(calls) < len(tree) / 2  # it did not score every node
+
+
+def test_fanout_validation():
+    with pytest.raises(ValueError):
+        TreeConfig(fanout=1)
