@@ -1,0 +1,50 @@
+"""Rendering memory for prompts (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .prompts import MEMORY_PREAMBLE
+
+if TYPE_CHECKING:
+    from .types import MemoryContext, MemoryItem
+
+OPEN, CLOSE = "<memory>", "</memory>"
+
+
+def fmt_day(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d") if dt else "?"
+
+
+def fmt_span(start: datetime | None, end: datetime | None) -> str:
+    a, b = fmt_day(start), fmt_day(end)
+    return a if a == b else f"{a}..{b}"
+
+
+def render_item(item: MemoryItem) -> str:
+    head = f"[{fmt_span(item.start, item.end)} · {item.provenance}]"
+    return f"{head} {item.text}"
+
+
+def render_context(ctx: MemoryContext) -> str:
+    """The context as one block, delimited as data: ``<memory> ... </memory>``.
+
+    An empty context renders as the empty string.
+    """
+    if not (ctx.standing_instructions or ctx.profile.strip() or ctx.nodes or ctx.turns):
+        return ""
+    parts = [OPEN, MEMORY_PREAMBLE]
+    if ctx.standing_instructions:
+        parts += ["", "## Standing instructions (from the user)"]
+        parts += [f"- {s}" for s in ctx.standing_instructions]
+    if ctx.profile.strip():
+        parts += ["", "## Profile", ctx.profile.strip()]
+    if ctx.nodes:
+        parts += ["", "## Summaries of past conversations"]
+        parts += [render_item(n) for n in ctx.nodes]
+    if ctx.turns:
+        parts += ["", "## Past messages"]
+        parts += [render_item(t) for t in ctx.turns]
+    parts.append(CLOSE)
+    return "\n".join(parts)

@@ -1,0 +1,35 @@
+"""Shared fixtures: fakes for fast unit tests (no model, no database)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from memory_agent.config import MemoryConfig
+from memory_agent.embeddings import HashingEmbedder
+from memory_agent.llm.fake import FakeLLM
+from memory_agent.manager import MemoryManager
+from memory_agent.store.memory import InMemoryStore
+
+from .fakes import TaskLLM
+
+
+@pytest.fixture
+def make_manager() -> Iterator[Callable[..., MemoryManager]]:
+    created: list[MemoryManager] = []
+
+    def factory(user_id: str = "alice", *, llm: FakeLLM | None = None, store: Any = None,
+                background: bool = False, config: MemoryConfig | None = None) -> MemoryManager:
+        manager = MemoryManager(
+            user_id=user_id, store=store if store is not None else InMemoryStore(),
+            llm=llm or TaskLLM(), embedder=HashingEmbedder(), config=config,
+            background=background,
+        )
+        created.append(manager)
+        return manager
+
+    yield factory
+    for manager in created:
+        manager.close()
