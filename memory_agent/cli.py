@@ -48,7 +48,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _say("memory-agent demo: a scripted user over several sessions, on the local model.")
     memory = _open(args, user=args.user, with_model=True, background=True)
-    _say(f"Storage: {memory.store.describe()}   user: {memory.user_id} (reset first)")
+    _say(f"Storage: {memory.store!r}   user: {memory.user_id} (reset first)")
     memory.forget()
     t0 = time.perf_counter()
     _progress("loading the local model (first run assembles the GGUF file)")

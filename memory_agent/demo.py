@@ -17,7 +17,12 @@ Say = Callable[[str], None]
 @dataclass(frozen=True)
 class DemoQuestion:
     question: str
-    expected: tuple[str, ...]  # any of these in the answer counts as remembering
+    expected: tuple[str, ...]  # any of these in the answer counts as remembering...
+    forbidden: tuple[str, ...] = ()  # ...unless the answer also contains one of these
+
+    def remembered(self, answer: str) -> bool:
+        text = answer.lower()
+        return any(e in text for e in self.expected) and not any(f in text for f in self.forbidden)
 
 
 SESSIONS: list[tuple[str, datetime, list[tuple[str, str]]]] = [
@@ -48,7 +53,9 @@ SESSIONS: list[tuple[str, datetime, list[tuple[str, str]]]] = [
 QUESTIONS: list[DemoQuestion] = [
     DemoQuestion("What should I cook for dinner tonight?",
                  ("vegetarian", "vegan", "meat-free", "meatless", "no meat", "tofu", "lentil",
-                  "chickpea", "veggie")),
+                  "chickpea", "veggie"),
+                 ("chicken", "beef", "pork", "salmon", "tuna", "shrimp", "bacon", "steak",
+                  "turkey", "lamb", "ham ", "fish")),
     DemoQuestion("How old is my daughter turning, and what's her name?", ("maya",)),
     DemoQuestion("What time do I have to leave home on shift days?", ("6:30", "6.30", "six thirty")),
     DemoQuestion("Which race am I training for?", ("half marathon", "half-marathon")),
@@ -104,8 +111,8 @@ def run(memory: MemoryManager, say: Say = print) -> dict[str, object]:
         context = memory.recall(q.question, token_budget=800)
         plain = answer(memory.llm, q.question, None)
         helped = answer(memory.llm, q.question, context)
-        hit_plain = any(e in plain.lower() for e in q.expected)
-        hit_helped = any(e in helped.lower() for e in q.expected)
+        hit_plain = q.remembered(plain)
+        hit_helped = q.remembered(helped)
         remembered["without"] += hit_plain
         remembered["with"] += hit_helped
         say(f"\nQ: {q.question}   (memory context: {context.tokens_used} tokens)")

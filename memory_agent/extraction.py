@@ -1,11 +1,11 @@
 """From a model's fixed-field extraction to validated profile edits (pure logic).
 
 Small models extract far better into named fields than into free lists, so the model
-fills :class:`SessionFacts` (one bounded field per kind of fact, plus "other"), citing the
-numbers of the turns each value comes from. This module then decides, without a model:
+fills :class:`SessionFacts` (one short bounded field per kind of fact, plus "other").
+This module then decides, without a model:
 
-- whether each value is supported by what the *user* said in the cited turns (values whose
-  cited turns do not exist, or whose cited text does not support them, are rejected);
+- which of the *user's* turns support each value (a value no user turn supports is
+  rejected; a kept value cites the turns that support it);
 - whether it was stated or inferred (an inferred value carries its evidence);
 - which edit it makes: ``add`` a new fact, ``confirm`` a known one, or ``supersede`` a fact
   of a single-valued field (a new diet replaces the old diet; the old one goes to history).
@@ -26,32 +26,33 @@ from .types import Turn
 SupportScore = Callable[[str, Sequence[str]], float]
 
 
-class Slot(BaseModel):
-    """One field of the extraction: a short value and the turns it comes from."""
-
-    value: str = Field(default="", max_length=120)
-    turns: list[int] = Field(default_factory=list, max_length=6)
+VALUE = Field(default="", max_length=80)
 
 
 class SessionFacts(BaseModel):
-    """What the model fills for one session. Leave a field's value empty if unknown."""
+    """What the model fills for one session: one short value per field, "" if unknown.
 
-    name: Slot = Field(default_factory=Slot)
-    age: Slot = Field(default_factory=Slot)
-    location: Slot = Field(default_factory=Slot)
-    occupation: Slot = Field(default_factory=Slot)
-    family: Slot = Field(default_factory=Slot)
-    pets: Slot = Field(default_factory=Slot)
-    diet: Slot = Field(default_factory=Slot)
-    health: Slot = Field(default_factory=Slot)
-    hobbies: Slot = Field(default_factory=Slot)
-    likes: Slot = Field(default_factory=Slot)
-    dislikes: Slot = Field(default_factory=Slot)
-    schedule: Slot = Field(default_factory=Slot)
-    goals: Slot = Field(default_factory=Slot)
-    answer_style: Slot = Field(default_factory=Slot)
-    standing_instruction: Slot = Field(default_factory=Slot)
-    other: Slot = Field(default_factory=Slot)
+    The model does not cite turns: small models cite poorly. Citations are computed by
+    :func:`edits_from_extraction`, which keeps a value only if the user's own messages
+    support it and cites the turns that do.
+    """
+
+    name: str = VALUE
+    age: str = VALUE
+    location: str = VALUE
+    occupation: str = VALUE
+    family: str = VALUE
+    pets: str = VALUE
+    diet: str = VALUE
+    health: str = VALUE
+    hobbies: str = VALUE
+    likes: str = VALUE
+    dislikes: str = VALUE
+    schedule: str = VALUE
+    goals: str = VALUE
+    answer_style: str = VALUE
+    standing_instruction: str = VALUE
+    other: str = VALUE
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,23 @@ def _snippet(texts: Sequence[str], limit: int = 90) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
 
 
+def cite(
+    value: str, turns: Sequence[Turn], score: SupportScore, min_support: float
+) -> tuple[list[Turn], float]:
+    """The user turns that support ``value``: each one that does on its own, else the best
+    few together (an inference from several messages). Empty if none does."""
+    scored = sorted(((score(value, [t.user_message]), t) for t in turns),
+                    key=lambda pair: pair[0], reverse=True)
+    alone = [t for s, t in scored if s >= min_support][:4]
+    if alone:
+        return sorted(alone, key=lambda t: t.index), max(s for s, _ in scored)
+    best = [t for _, t in scored[:3]]
+    together = score(value, [t.user_message for t in best]) if best else 0.0
+    if together >= min_support:
+        return sorted(best, key=lambda t: t.index), together
+    return [], max((s for s, _ in scored), default=0.0)
+
+
 def edits_from_extraction(
     doc: ProfileDocument,
     facts: SessionFacts,
@@ -146,31 +164,23 @@ def edits_from_extraction(
 ) -> ExtractionOutcome:
     """Turn the model's extraction for one session into validated edits.
 
-    ``turns`` are the session's turns; the model saw them numbered by ``Turn.index``.
-    ``support(value, user_texts)`` scores (0..1) how well the user's words back a value;
-    the default is lexical overlap of content words.
+    ``support(value, user_texts)`` scores (0..1) how well the user's words back a value
+    (default: lexical overlap of content words). Values no user turn supports are
+    rejected; kept values cite the turns that support them.
     """
     score = support or (lambda value, texts: overlap(value, " ".join(texts)))
-    by_index = {t.index: t for t in turns}
     edits: list[ProfileEdit] = []
     rejected: list[Rejected] = []
     current = list(doc.facts)
     for slot_name, spec in SLOTS.items():
-        slot: Slot = getattr(facts, slot_name)
-        value = _clean(slot.value)
+        value = _clean(getattr(facts, slot_name))
         if value.lower() in EMPTY_VALUES or len(value) < 2:
             continue
-        cited = list(dict.fromkeys(slot.turns))
-        if cited and any(i not in by_index for i in cited):
-            rejected.append(Rejected(slot_name, value, f"cites turns that do not exist: {cited}"))
+        cited, _ = cite(value, turns, score, min_support)
+        if not cited:
+            rejected.append(Rejected(slot_name, value, "no user message supports it"))
             continue
-        if not cited:  # no citation: take the user turn that supports the value best
-            best = max(turns, key=lambda t: score(value, [t.user_message]), default=None)
-            cited = [best.index] if best is not None else []
-        user_texts = [by_index[i].user_message for i in cited]
-        if not user_texts or score(value, user_texts) < min_support:
-            rejected.append(Rejected(slot_name, value, "not supported by the cited user turns"))
-            continue
+        user_texts = [t.user_message for t in cited]
         if slot_name == "standing_instruction" and any(
             looks_like_injection(t) for t in [value, *user_texts]
         ):
@@ -178,7 +188,7 @@ def edits_from_extraction(
             continue
         said = content_words(" ".join(user_texts))
         inferred = not content_words(value) <= said
-        sources = [by_index[i].id for i in cited]
+        sources = [t.id for t in cited]
         text = f"{spec.label}: {value}"
         evidence = f'from "{_snippet(user_texts)}"' if inferred else ""
         same_slot = [f for f in current if f.slot == slot_name]

@@ -29,20 +29,37 @@ ROLLUP_USER = """Summaries of conversations from {start} to {end}:
 Merge them into one summary of at most {max_words} words."""
 
 EXTRACT_PROFILE_SYSTEM = (
-    "You extract facts about the user from a conversation to keep a profile of them. "
-    "Fill a field only with what the user's own messages say or clearly imply; leave it "
-    "empty otherwise. Infer implicit preferences from repeated choices (for example, "
-    "always asking for meat-free recipes implies a vegetarian diet). For each filled "
-    "field list the numbers of the turns it comes from. Short values, no full sentences."
+    "You note facts about a user from the messages they wrote. Write a field only when "
+    "the user's messages say it or clearly imply it about the user themself; otherwise "
+    "leave it \"\". Most fields stay empty. Never guess names, ages or places. Infer "
+    "preferences from choices: asking for meat-free meals means diet: vegetarian. "
+    "Values are short phrases in the user's words."
 )
 
-EXTRACT_PROFILE_USER = """What we already know about the user:
-{profile}
+EXTRACT_PROFILE_FIELDS = """Fields:
+- name: the user's own first name
+- age: the user's own age
+- location: the city or country where the user lives
+- occupation: the user's job
+- family: the user's partner, children or parents, with names and ages
+- pets: the user's animals
+- diet: what the user eats or avoids (vegetarian, vegan, allergies)
+- health: the user's conditions or injuries
+- hobbies: activities the user does for fun or sport
+- likes: things the user enjoys
+- dislikes: things the user avoids or dislikes
+- schedule: the user's routines, with days or times
+- goals: what the user is working towards
+- answer_style: how the user wants answers (length, tone, format)
+- standing_instruction: a rule the user asks the assistant to always follow
+- other: any other lasting fact about the user"""
 
-New conversation (session {session_id}, {date}); turns are numbered:
+EXTRACT_PROFILE_USER = """{fields}
+
+Messages the user wrote on {date}:
 {transcript}
 
-Fill the fields from the NEW conversation only."""
+Fill in the fields from these messages only. Leave a field "" unless a message above states or clearly implies it."""
 
 COMPACT_PROFILE_SYSTEM = (
     "You shorten a user profile so it fits a size limit. Merge facts that say the same "

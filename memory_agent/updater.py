@@ -32,6 +32,7 @@ from .profile import (
 from .prompts import (
     COMPACT_PROFILE_SYSTEM,
     COMPACT_PROFILE_USER,
+    EXTRACT_PROFILE_FIELDS,
     EXTRACT_PROFILE_SYSTEM,
     EXTRACT_PROFILE_USER,
     ROLLUP_SYSTEM,
@@ -202,18 +203,20 @@ def history_entries(user_id: str, retired: Sequence[Retired], when: datetime) ->
     ]
 
 
-def extract_facts(b: Backends, doc: ProfileDocument, turns: Sequence[Turn]) -> SessionFacts:
-    cfg = b.config
-    known = doc.render_facts() or "(nothing yet)"
+def user_transcript(turns: Sequence[Turn], *, turn_tokens: int) -> str:
+    """Only the user's messages, numbered by turn (facts come from the user's own words)."""
+    return "\n".join(f"[{t.index}] {_clip(t.user_message, turn_tokens)}" for t in turns)
+
+
+def extract_facts(b: Backends, turns: Sequence[Turn]) -> SessionFacts:
+    """The model fills the fixed-field form from the user's messages of one session."""
     messages: list[Message] = [
         {"role": "system", "content": EXTRACT_PROFILE_SYSTEM},
         {"role": "user", "content": EXTRACT_PROFILE_USER.format(
-            profile=_clip(known, 600), session_id=turns[0].session_id,
-            date=turns[0].at.strftime("%Y-%m-%d"),
-            transcript=transcript(turns, turn_tokens=cfg.turn_prompt_tokens,
-                                  assistant_tokens=cfg.turn_prompt_tokens // 4))},
+            fields=EXTRACT_PROFILE_FIELDS, date=turns[0].at.strftime("%Y-%m-%d"),
+            transcript=user_transcript(turns, turn_tokens=b.config.turn_prompt_tokens))},
     ]
-    return generate_structured(b.llm, messages, SessionFacts, max_tokens=700)
+    return generate_structured(b.llm, messages, SessionFacts, max_tokens=600)
 
 
 def update_profile(
@@ -232,8 +235,7 @@ def update_profile(
     learned = turns[-1].at.date()
     b.notify(f"updating the profile from session {session_id}")
     for chunk in _chunks(turns, b):
-        doc, _ = load_profile(b.store, user_id)
-        facts = extract_facts(b, doc, chunk)
+        facts = extract_facts(b, chunk)
         result = write_profile_edits(
             b, user_id, lambda d, chunk=chunk: edits_from_extraction(d, facts, chunk, support=support),
             today=learned, now=now,

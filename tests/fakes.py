@@ -10,9 +10,9 @@ from memory_agent.llm.fake import FakeLLM
 from memory_agent.types import Message
 
 
-def scripted_extraction(fields: dict[str, tuple[str, list[int]]]) -> str:
-    """A SessionFacts JSON answer: {slot: (value, turns)}."""
-    return json.dumps({k: {"value": v, "turns": t} for k, (v, t) in fields.items()})
+def scripted_extraction(fields: dict[str, str]) -> str:
+    """A SessionFacts JSON answer: {slot: value}."""
+    return json.dumps(fields)
 
 
 class TaskLLM(FakeLLM):
