@@ -95,6 +95,9 @@ _INJECTION_RE = re.compile(
 )
 
 
+MAX_VALUE_WORDS = 10
+
+
 def looks_like_injection(text: str) -> bool:
     """True for text that poses as instructions to the system (kept as data, never promoted)."""
     return bool(_INJECTION_RE.search(text))
@@ -175,6 +178,9 @@ def edits_from_extraction(
     for slot_name, spec in SLOTS.items():
         value = _clean(getattr(facts, slot_name))
         if value.lower() in EMPTY_VALUES or len(value) < 2:
+            continue
+        if "?" in value or len(value.split()) > MAX_VALUE_WORDS:
+            rejected.append(Rejected(slot_name, value, "not a short fact (a copied sentence?)"))
             continue
         cited, _ = cite(value, turns, score, min_support)
         if not cited:
