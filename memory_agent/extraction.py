@@ -14,16 +14,14 @@ This module then decides, without a model:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
 from .profile import Fact, ProfileDocument, ProfileEdit, SectionName
-from .text import content_words, overlap
+from .text import content_words, overlap, stem
 from .types import Turn
-
-SupportScore = Callable[[str, Sequence[str]], float]
 
 
 VALUE = Field(default="", max_length=80)
@@ -60,6 +58,32 @@ class SlotSpec:
     section: SectionName
     label: str
     single: bool  # a new value supersedes the old one
+    cues: frozenset[str] = frozenset()  # topic words that let a value be inferred, not stated
+
+
+def _cues(words: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words.split())
+
+
+DIET_CUES = _cues(
+    "meat meatless fish chicken beef pork steak bacon ham seafood shrimp vegetarian vegan "
+    "veggie plant dairy milk cheese egg eggs gluten lactose allergic allergy halal kosher "
+    "tofu recipe recipes dinner lunch breakfast meal meals eat eating food cook cooking snack"
+)
+STYLE_CUES = _cues(
+    "answer answers reply replies response responses short shorter brief concise long longer "
+    "detail detailed details explain explanation bullet bullets list summary quick read reading "
+    "simple simpler words step steps example examples tone formal casual"
+)
+LIKE_CUES = _cues(
+    "love loves like likes enjoy enjoys favourite favorite fan prefer prefers into hate hates "
+    "dislike dislikes avoid avoids stand bored boring fun"
+)
+HOBBY_CUES = _cues(
+    "play playing weekend weekends hike hiking run running training train paint painting "
+    "read reading game games sport sports practice club guitar piano garden gardening "
+    "knit knitting swim swimming climb climbing bike cycling photo photography dance"
+)
 
 
 SLOTS: dict[str, SlotSpec] = {
@@ -71,13 +95,13 @@ SLOTS: dict[str, SlotSpec] = {
     "pets": SlotSpec("About", "Pets", False),
     "health": SlotSpec("About", "Health", False),
     "other": SlotSpec("About", "Other", False),
-    "diet": SlotSpec("Preferences", "Diet", True),
-    "likes": SlotSpec("Preferences", "Likes", False),
-    "dislikes": SlotSpec("Preferences", "Dislikes", False),
-    "hobbies": SlotSpec("Preferences", "Hobbies", False),
+    "diet": SlotSpec("Preferences", "Diet", True, DIET_CUES),
+    "likes": SlotSpec("Preferences", "Likes", False, LIKE_CUES | HOBBY_CUES),
+    "dislikes": SlotSpec("Preferences", "Dislikes", False, LIKE_CUES | DIET_CUES),
+    "hobbies": SlotSpec("Preferences", "Hobbies", False, HOBBY_CUES),
     "schedule": SlotSpec("Routines and schedule", "Schedule", False),
     "goals": SlotSpec("Goals", "Goal", False),
-    "answer_style": SlotSpec("Communication style", "Prefers answers", True),
+    "answer_style": SlotSpec("Communication style", "Prefers answers", True, STYLE_CUES),
     "standing_instruction": SlotSpec("Standing instructions", "Always", False),
 }
 
@@ -140,38 +164,38 @@ def _snippet(texts: Sequence[str], limit: int = 90) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
 
 
-def cite(
-    value: str, turns: Sequence[Turn], score: SupportScore, min_support: float
-) -> tuple[list[Turn], float]:
-    """The user turns that support ``value``: each one that does on its own, else the best
-    few together (an inference from several messages). Empty if none does."""
-    scored = sorted(((score(value, [t.user_message]), t) for t in turns),
-                    key=lambda pair: pair[0], reverse=True)
-    alone = [t for s, t in scored if s >= min_support][:4]
-    if alone:
-        return sorted(alone, key=lambda t: t.index), max(s for s, _ in scored)
-    best = [t for _, t in scored[:3]]
-    together = score(value, [t.user_message for t in best]) if best else 0.0
-    if together >= min_support:
-        return sorted(best, key=lambda t: t.index), together
-    return [], max((s for s, _ in scored), default=0.0)
+def supports(value: str, text: str, spec: SlotSpec, *, min_overlap: float = 0.5) -> bool:
+    """Whether one user message backs a value: it states it (enough of the value's content
+    words appear in it), or, for fields that may be inferred, it is about the field's topic.
+    """
+    if overlap(value, text) >= min_overlap:
+        return True
+    return bool(spec.cues and spec.cues & content_words(text))
+
+
+def cite(value: str, turns: Sequence[Turn], spec: SlotSpec) -> list[Turn]:
+    """The user turns that back ``value`` (at most 4, in order); empty if none does."""
+    backing = [t for t in turns if supports(value, t.user_message, spec)]
+    if backing:
+        return backing[:4]
+    joined = " ".join(t.user_message for t in turns)  # stated across several messages
+    if overlap(value, joined) >= 0.5:
+        return [t for t in turns if overlap(value, t.user_message) > 0][:4]
+    return []
 
 
 def edits_from_extraction(
     doc: ProfileDocument,
     facts: SessionFacts,
     turns: Sequence[Turn],
-    *,
-    support: SupportScore | None = None,
-    min_support: float = 0.34,
 ) -> ExtractionOutcome:
     """Turn the model's extraction for one session into validated edits.
 
-    ``support(value, user_texts)`` scores (0..1) how well the user's words back a value
-    (default: lexical overlap of content words). Values no user turn supports are
-    rejected; kept values cite the turns that support them.
+    A value is kept only if some user message backs it (:func:`supports`): names, ages,
+    places, jobs and the like must be stated; diet, likes, dislikes, hobbies and answer style
+    may be inferred from messages on that topic, and are then marked inferred with the
+    messages as evidence. Kept values cite the turns that back them.
     """
-    score = support or (lambda value, texts: overlap(value, " ".join(texts)))
     edits: list[ProfileEdit] = []
     rejected: list[Rejected] = []
     current = list(doc.facts)
@@ -182,7 +206,7 @@ def edits_from_extraction(
         if "?" in value or len(value.split()) > MAX_VALUE_WORDS:
             rejected.append(Rejected(slot_name, value, "not a short fact (a copied sentence?)"))
             continue
-        cited, _ = cite(value, turns, score, min_support)
+        cited = cite(value, turns, spec)
         if not cited:
             rejected.append(Rejected(slot_name, value, "no user message supports it"))
             continue

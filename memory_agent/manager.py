@@ -247,7 +247,7 @@ class MemoryManager:
             index = self._tree_index()
             summarize_session(self._backends, index, self.user_id, session_id)
             self.last_profile_update = update_profile(
-                self._backends, self.user_id, session_id, support=self._support, now=utc()
+                self._backends, self.user_id, session_id, now=utc()
             )
             more_sessions = self._worker is not None and SESSION_JOB in self._worker.queued_kinds()
             if not more_sessions:  # roll up once the queue of sessions is drained
@@ -279,17 +279,6 @@ class MemoryManager:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # --- support check for extracted facts -----------------------------------------------
-    def _support(self, value: str, texts: Sequence[str]) -> float:
-        """How well the user's words back a value: lexical overlap, or embedding similarity."""
-        joined = " ".join(texts)
-        lexical = overlap(value, joined)
-        if lexical >= 0.5:
-            return lexical
-        vectors = self.embedder.embed_documents([value, joined[:2000]])
-        cosine = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
-        return max(lexical, self.embedder.similarity_to_support(cosine))
 
     # --- recall --------------------------------------------------------------------------
     def _tree_index(self) -> TreeIndex:

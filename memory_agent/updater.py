@@ -224,7 +224,6 @@ def update_profile(
     user_id: str,
     session_id: str,
     *,
-    support: Callable[[str, Sequence[str]], float] | None = None,
     now: datetime,
 ) -> ProfileUpdate:
     """Extract facts from a session and apply them to the profile (compare-and-set)."""
@@ -237,7 +236,7 @@ def update_profile(
     for chunk in _chunks(turns, b):
         facts = extract_facts(b, chunk)
         result = write_profile_edits(
-            b, user_id, lambda d, chunk=chunk: edits_from_extraction(d, facts, chunk, support=support),
+            b, user_id, lambda d, chunk=chunk: edits_from_extraction(d, facts, chunk),
             today=learned, now=now,
         )
     return result

@@ -1,0 +1,766 @@
+"""``ChromaStore``: the default ``MemoryStore``, on Chroma (embedded on disk or a server).
+
+Layout: one collection per record kind, named ``<prefix>_<kind>``: ``turns`` and ``nodes``
+hold the caller's vectors (cosine space); ``sessions``, ``profiles``, ``profile_history``,
+``jobs`` and ``users`` have no meaningful vector and carry the constant ``[1.0]``. Every
+record has a ``user_id`` metadata field; record ids are ``<user_id>/<id>`` (user ids cannot
+contain ``/``), so two users' records never collide (profiles and users are keyed by the
+user id, jobs by their globally unique job id). Every read is scoped to one user:
+by a ``where`` on ``user_id``, or by user-prefixed ids (never both at once: Chroma 1.5.9
+scans the whole collection per id when ``get`` has ids and a ``where``).
+Datetimes are stored as ISO strings, plus epoch floats (``*_ts``) where a filter may need
+them. Fields nobody filters on are packed into one JSON string (``data``): Chroma's ``get``
+costs grow with the number of metadata keys (10,000 nodes: 0.4 s with ten keys, 0.2 s
+with five).
+
+Chroma's default embedding function downloads a model at run time: every collection is
+opened with ``embedding_function=None`` and every write passes vectors. Telemetry is off.
+
+Not transactional: a write touching two collections (turns + their session summary) is
+two writes, guarded by a process-local lock. Another process writing the same user's
+session concurrently can lose a session-summary update (never a turn). Run one writer
+per user (the manager does), or use the Chroma server with one writing process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+import chromadb
+import numpy as np
+import numpy.typing as npt
+from chromadb.config import Settings
+
+from ..errors import InvalidInputError, MemoryAgentError, StoreError, UnknownSessionError
+from ..types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
+from .base import HistoryEntry, Job, MemoryStore, Vector
+from .memory import (
+    check_lengths,
+    check_profile_version,
+    check_turns,
+    encode_payload,
+    node_order,
+    ordered_turns,
+)
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+HOME_ENV = "MEMORY_AGENT_HOME"
+SERVER_ENV = "MEMORY_AGENT_CHROMA_URL"
+DEFAULT_HOME = "~/.local/share/memory-agent"
+DEFAULT_PREFIX = "memory_agent"
+
+Meta = dict[str, str | int | float | bool]
+_KINDS = ("turns", "nodes", "sessions", "profiles", "profile_history", "jobs", "users")
+_VECTOR_KINDS = frozenset({"turns", "nodes"})
+_NO_VECTOR = [1.0]
+_CHUNK = 5000  # below Chroma's max batch size (5461 embedded)
+_PAGE = 25_000  # one call for typical users; bounds the size of one response
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,400}$")
+_USER_PREFIX = "User: "
+_ASSISTANT_SEP = "\nAssistant: "
+
+
+class ChromaStore(MemoryStore):
+    """A ``MemoryStore`` on a Chroma client you pass in (or see the constructors below).
+
+    ``prefix`` namespaces the collections, so several stores can share one Chroma.
+    ``location`` names the data dir or server in error messages.
+    """
+
+    def __init__(
+        self, client: ClientAPI, *, prefix: str = DEFAULT_PREFIX, location: str | None = None
+    ) -> None:
+        _check_prefix(prefix)
+        self._client = client
+        self._location = location or "the given Chroma client"
+        self._owns_client = False
+        self._lock = threading.RLock()
+        self._known_users: set[str] = set()
+        self._last_seq = 0
+        with self._guard("open its collections"):
+            self._cols: dict[str, Collection] = {
+                kind: client.get_or_create_collection(
+                    name=f"{prefix}_{kind}",
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}} if kind in _VECTOR_KINDS else None,
+                )
+                for kind in _KINDS
+            }
+
+    # --- construction --------------------------------------------------------------------
+    @classmethod
+    def persistent(cls, path: str | Path, *, prefix: str = DEFAULT_PREFIX) -> ChromaStore:
+        """Chroma embedded in this process, stored in directory ``path`` (created if needed)."""
+        _check_prefix(prefix)
+        where = Path(path).expanduser()
+        location = f"Chroma data dir {where}"
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(
+                path=str(where), settings=Settings(anonymized_telemetry=False)
+            )
+        except Exception as exc:
+            msg = f"cannot open the {location}: {exc} (check that it is a writable directory)"
+            raise StoreError(msg) from exc
+        return cls._adopt(client, prefix, location)
+
+    @classmethod
+    def http(
+        cls, host: str, port: int = 8000, *, prefix: str = DEFAULT_PREFIX, **client_kwargs: Any
+    ) -> ChromaStore:
+        """A Chroma server (``chroma run``). ``client_kwargs`` go to ``chromadb.HttpClient``
+        (``ssl``, ``headers``, ``tenant``, ``database``, ``settings``).
+        """
+        _check_prefix(prefix)
+        scheme = "https" if client_kwargs.get("ssl") else "http"
+        location = f"Chroma server at {scheme}://{host}:{port}"
+        client_kwargs.setdefault("settings", Settings(anonymized_telemetry=False))
+        try:
+            client = chromadb.HttpClient(host=host, port=port, **client_kwargs)
+        except Exception as exc:
+            msg = (
+                f"cannot reach the {location}: {exc} (start it with `chroma run --path DIR "
+                f"--host {host} --port {port}`, or unset {SERVER_ENV} to store locally)"
+            )
+            raise StoreError(msg) from exc
+        return cls._adopt(client, prefix, location)
+
+    @classmethod
+    def from_settings(
+        cls,
+        data_dir: str | Path | None = None,
+        server_url: str | None = None,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> ChromaStore:
+        """The configured store: a server if a URL is set, else Chroma embedded on disk.
+
+        Explicit arguments win over the environment: ``server_url``, then ``data_dir``,
+        then ``$MEMORY_AGENT_CHROMA_URL`` (e.g. ``http://127.0.0.1:8000``), then
+        ``$MEMORY_AGENT_HOME``, then ``~/.local/share/memory-agent``. Chroma's files go in
+        the ``chroma`` folder of the data dir.
+        """
+        if data_dir is not None and server_url is not None:
+            msg = "pass data_dir (embedded Chroma) or server_url (Chroma server), not both"
+            raise InvalidInputError(msg)
+        url = server_url if data_dir is None else None
+        if url is None and data_dir is None:
+            url = os.environ.get(SERVER_ENV) or None
+        if url is not None:
+            host, port, ssl = parse_server_url(url)
+            return cls.http(host, port, prefix=prefix, ssl=ssl)
+        home = data_dir if data_dir is not None else os.environ.get(HOME_ENV) or DEFAULT_HOME
+        return cls.persistent(Path(home).expanduser() / "chroma", prefix=prefix)
+
+    @classmethod
+    def _adopt(cls, client: ClientAPI, prefix: str, location: str) -> ChromaStore:
+        """A store owning ``client`` (closed again if the store cannot be set up)."""
+        try:
+            store = cls(client, prefix=prefix, location=location)
+        except BaseException:
+            _close_client(client)
+            raise
+        store._owns_client = True
+        return store
+
+    def close(self) -> None:
+        """Release the client if this store created it (a client you passed in stays open)."""
+        if self._owns_client:
+            self._owns_client = False
+            _close_client(self._client)
+
+    def __enter__(self) -> ChromaStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ChromaStore({self._location})"
+
+    # --- turns ---------------------------------------------------------------------------
+    def add_turns(self, turns: Sequence[Turn], vectors: Sequence[Vector]) -> None:
+        check_lengths(turns, vectors, "turns")
+        if not turns:
+            return
+        check_turns(turns)
+        ids = [_rid(t.user_id, t.id) for t in turns]
+        col = self._cols["turns"]
+        with self._lock:
+            with self._guard("check turn ids"):
+                taken = col.get(ids=ids, include=[])["ids"]
+            if taken:
+                msg = f"turn ids already stored: {', '.join(sorted(taken))} (turn ids must be new)"
+                raise StoreError(msg)
+            sessions = self._updated_sessions(turns)
+            self._register({t.user_id for t in turns})
+            with self._guard("store turns"):
+                for part in _chunks(range(len(turns))):
+                    col.add(
+                        ids=[ids[i] for i in part],
+                        embeddings=_embeddings(vectors[i] for i in part),
+                        documents=[_turn_document(turns[i]) for i in part],
+                        metadatas=_metas(_turn_meta(turns[i]) for i in part),
+                    )
+            self._put_sessions(sessions)
+
+    def get_turns(
+        self, user_id: str, *, session_id: str | None = None, ids: Sequence[str] | None = None
+    ) -> list[Turn]:
+        where = _where(user_id, session_id=session_id)
+        include: Any = ["documents", "metadatas"]
+        with self._guard("read turns"):
+            if ids is None:
+                found = self._get_all("turns", where, include)
+            elif not ids:
+                return []
+            else:
+                rids = [_rid(user_id, i) for i in ids]
+                found = [
+                    r
+                    for r in self._get_ids("turns", rids, include)
+                    if session_id is None or r[2].get("session_id") == session_id
+                ]
+        return ordered_turns(_turn(doc, meta) for _, doc, meta, _ in found)
+
+    def search_turns(
+        self,
+        user_id: str,
+        vector: Vector,
+        *,
+        k: int,
+        session_ids: Sequence[str] | None = None,
+    ) -> list[tuple[Turn, float]]:
+        if k <= 0 or (session_ids is not None and not session_ids):
+            return []
+        where: Any = {"user_id": user_id}
+        if session_ids is not None:
+            where = {"$and": [where, {"session_id": {"$in": list(session_ids)}}]}
+        with self._guard("search turns"):
+            result = self._cols["turns"].query(
+                query_embeddings=_embeddings([vector]),
+                n_results=k,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+        docs = (result["documents"] or [[]])[0]
+        metas = (result["metadatas"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        return [
+            (_turn(doc, meta), 1.0 - float(dist))
+            for doc, meta, dist in zip(docs, metas, distances, strict=True)
+        ]
+
+    # --- sessions ------------------------------------------------------------------------
+    def list_sessions(self, user_id: str) -> list[SessionInfo]:
+        with self._guard("read sessions"):
+            found = self._get_all("sessions", {"user_id": user_id}, ["metadatas"])
+        infos = [_session(meta) for _, _, meta, _ in found]
+        return sorted(infos, key=lambda s: (s.start, s.session_id))
+
+    def mark_session_ended(self, user_id: str, session_id: str) -> None:
+        rid = _rid(user_id, session_id)
+        with self._lock:
+            with self._guard("read a session"):
+                found = self._get_ids("sessions", [rid], ["metadatas"])
+            if not found:
+                msg = f"no turns recorded for session {session_id!r} of user {user_id!r}"
+                raise UnknownSessionError(msg)
+            info = _session(found[0][2])
+            self._put_sessions({(user_id, session_id): dataclasses.replace(info, ended=True)})
+
+    def _updated_sessions(self, turns: Sequence[Turn]) -> dict[tuple[str, str], SessionInfo]:
+        """The session summaries after adding ``turns`` (call with the lock held)."""
+        keys = sorted({(t.user_id, t.session_id) for t in turns})
+        with self._guard("read sessions"):
+            found = self._get_ids("sessions", [_rid(u, s) for u, s in keys], ["metadatas"])
+        infos = {
+            (_str(meta, "user_id"), _str(meta, "session_id")): _session(meta)
+            for _, _, meta, _ in found
+        }
+        for t in turns:
+            at = utc(t.at)
+            old = infos.get((t.user_id, t.session_id))
+            if old is None:
+                infos[(t.user_id, t.session_id)] = SessionInfo(t.session_id, 1, at, at, False)
+            else:
+                infos[(t.user_id, t.session_id)] = SessionInfo(
+                    t.session_id, old.n_turns + 1, min(old.start, at), max(old.end, at), old.ended
+                )
+        return infos
+
+    def _put_sessions(self, infos: Mapping[tuple[str, str], SessionInfo]) -> None:
+        keys = list(infos)
+        with self._guard("store sessions"):
+            self._cols["sessions"].upsert(
+                ids=[_rid(u, s) for u, s in keys],
+                embeddings=_embeddings([_NO_VECTOR] * len(keys)),
+                metadatas=_metas(_session_meta(u, infos[(u, s)]) for u, s in keys),
+            )
+
+    # --- tree nodes ----------------------------------------------------------------------
+    def put_nodes(self, nodes: Sequence[Node], vectors: Sequence[Vector]) -> None:
+        check_lengths(nodes, vectors, "nodes")
+        if not nodes:
+            return
+        for n in nodes:
+            validate_id(n.user_id, "user_id")
+        with self._lock:
+            self._register({n.user_id for n in nodes})
+        with self._guard("store nodes"):
+            for part in _chunks(range(len(nodes))):
+                self._cols["nodes"].upsert(
+                    ids=[_rid(nodes[i].user_id, nodes[i].id) for i in part],
+                    embeddings=_embeddings(vectors[i] for i in part),
+                    documents=[nodes[i].summary for i in part],
+                    metadatas=_metas(_node_meta(nodes[i]) for i in part),
+                )
+
+    def get_nodes(self, user_id: str) -> list[Node]:
+        with self._guard("read nodes"):
+            found = self._get_all("nodes", {"user_id": user_id}, ["documents", "metadatas"])
+        return sorted((_node(rid, doc, meta) for rid, doc, meta, _ in found), key=node_order)
+
+    def get_node_vectors(self, user_id: str, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        rids = [_rid(user_id, i) for i in ids]
+        with self._guard("read node vectors"):
+            found = self._get_ids("nodes", rids, ["embeddings"])
+        return {
+            _local_id(rid): np.asarray(vec, dtype=np.float64).tolist() for rid, _, _, vec in found
+        }
+
+    def delete_nodes(self, user_id: str, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        with self._guard("delete nodes"):
+            for part in _chunks([_rid(user_id, i) for i in ids]):
+                self._cols["nodes"].delete(ids=list(part))
+
+    # --- profile -------------------------------------------------------------------------
+    def get_profile(self, user_id: str) -> StoredProfile | None:
+        with self._guard("read the profile"):
+            found = self._get_ids("profiles", [user_id], ["documents", "metadatas"])
+        if not found:
+            return None
+        _, doc, meta, _ = found[0]
+        return StoredProfile(doc or "", _int(meta, "version"))
+
+    def put_profile(self, user_id: str, markdown: str, *, expected_version: int) -> int:
+        """Write the profile if its stored version is ``expected_version`` (0 = none yet).
+
+        Limits of this compare-and-set: Chroma has no transactions or conditional writes,
+        so it is a read, a check and a write under a lock of this process. It is exact
+        between threads sharing this store object; two processes (or two ChromaStore
+        objects on one server) writing the same user's profile at the same moment can
+        both pass the check, and the later write wins. Keep one writer per user.
+        """
+        validate_id(user_id, "user_id")
+        with self._lock:
+            current = self.get_profile(user_id)
+            version = current.version if current is not None else 0
+            check_profile_version(user_id, version, expected_version)
+            self._register({user_id})
+            with self._guard("store the profile"):
+                self._cols["profiles"].upsert(
+                    ids=[user_id],
+                    embeddings=_embeddings([_NO_VECTOR]),
+                    documents=[markdown],
+                    metadatas=_metas([{"user_id": user_id, "version": version + 1}]),
+                )
+            return version + 1
+
+    def add_history(self, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        for e in entries:
+            validate_id(e.user_id, "user_id")
+        with self._lock:
+            self._register({e.user_id for e in entries})
+            seqs = [self._next_seq() for _ in entries]
+        ids = [
+            _rid(e.user_id, f"{seq:020d}-{uuid.uuid4().hex[:8]}")
+            for e, seq in zip(entries, seqs, strict=True)
+        ]
+        with self._guard("store profile history"):
+            for part in _chunks(range(len(entries))):
+                self._cols["profile_history"].add(
+                    ids=[ids[i] for i in part],
+                    embeddings=_embeddings([_NO_VECTOR] * len(part)),
+                    documents=[entries[i].text for i in part],
+                    metadatas=_metas(_history_meta(entries[i], seqs[i]) for i in part),
+                )
+
+    def get_history(self, user_id: str) -> list[HistoryEntry]:
+        with self._guard("read profile history"):
+            found = self._get_all(
+                "profile_history", {"user_id": user_id}, ["documents", "metadatas"]
+            )
+        kept = [(_history(doc, meta), _int(meta, "seq")) for _, doc, meta, _ in found]
+        kept.sort(key=lambda item: (item[0].valid_to, item[1]))
+        return [e for e, _ in kept]
+
+    def _next_seq(self) -> int:
+        """An increasing number for ordering history (call with the lock held)."""
+        self._last_seq = max(time.time_ns(), self._last_seq + 1)
+        return self._last_seq
+
+    # --- journal -------------------------------------------------------------------------
+    def add_job(self, job: Job) -> None:
+        validate_id(job.user_id, "user_id")
+        payload = encode_payload(job.payload)
+        created = utc(job.created)
+        with self._lock:
+            self._register({job.user_id})
+        meta: Meta = {
+            "user_id": job.user_id,
+            "kind": job.kind,
+            "created": created.isoformat(),
+            "created_ts": created.timestamp(),
+        }
+        with self._guard("journal a job"):
+            self._cols["jobs"].upsert(
+                ids=[job.id],
+                embeddings=_embeddings([_NO_VECTOR]),
+                documents=[payload],
+                metadatas=_metas([meta]),
+            )
+
+    def pending_jobs(self, user_id: str | None = None) -> list[Job]:
+        where = None if user_id is None else {"user_id": user_id}
+        with self._guard("read the job journal"):
+            found = self._get_all("jobs", where, ["documents", "metadatas"])
+        jobs = [
+            Job(
+                id=rid,
+                user_id=_str(meta, "user_id"),
+                kind=_str(meta, "kind"),
+                payload=_json_object(doc or "{}"),
+                created=_time(meta, "created"),
+            )
+            for rid, doc, meta, _ in found
+        ]
+        return sorted(jobs, key=lambda j: (j.created, j.id))
+
+    def complete_job(self, job_id: str) -> None:
+        with self._guard("complete a job"):
+            self._cols["jobs"].delete(ids=[job_id])
+
+    # --- users ---------------------------------------------------------------------------
+    def list_users(self) -> list[str]:
+        """Users in the ``users`` registry: anyone who wrote since their last ``forget_user``.
+
+        Writes register a user once per store object (cached in this process), so a user
+        forgotten through another store object or process and then written to again through
+        this one is missing here until this store is reopened.
+        """
+        with self._guard("list users"):
+            found = self._get_all("users", None, [])
+        return sorted(rid for rid, _, _, _ in found)
+
+    def forget_user(self, user_id: str) -> None:
+        with self._lock, self._guard("forget a user"):
+            for kind in _KINDS:  # "users" last: a failed forget can be retried
+                self._cols[kind].delete(where={"user_id": user_id})
+            self._known_users.discard(user_id)
+
+    def _register(self, user_ids: Iterable[str]) -> None:
+        """Record users in the ``users`` collection once per process (lock held)."""
+        new = sorted(set(user_ids) - self._known_users)
+        if not new:
+            return
+        with self._guard("register users"):
+            self._cols["users"].upsert(
+                ids=new,
+                embeddings=_embeddings([_NO_VECTOR] * len(new)),
+                metadatas=_metas({"user_id": u} for u in new),
+            )
+        self._known_users.update(new)
+
+    # --- Chroma access -------------------------------------------------------------------
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn Chroma's (and its HTTP client's) exceptions into StoreError."""
+        try:
+            yield
+        except MemoryAgentError:
+            raise
+        except Exception as exc:
+            msg = f"could not {action} in the {self._location}: {type(exc).__name__}: {exc}"
+            raise StoreError(msg) from exc
+
+    def _get_all(self, kind: str, where: Any, include: Any) -> list[_Record]:
+        """Every record matching ``where``, fetched in pages."""
+        records: dict[str, _Record] = {}
+        offset = 0
+        while True:
+            page = _records(
+                self._cols[kind].get(where=where, include=include, limit=_PAGE, offset=offset)
+            )
+            records.update((r[0], r) for r in page)
+            if len(page) < _PAGE:
+                return list(records.values())
+            offset += _PAGE
+
+    def _get_ids(self, kind: str, ids: Sequence[str], include: Any) -> list[_Record]:
+        """The records with these ids (ids are user-scoped, so no ``where`` is needed).
+
+        Never add a ``where`` here: in chromadb 1.5.9 ``get(ids=..., where=...)`` scans the
+        collection once per id (1 id: 40 ms, 1,000 ids: 7 s on 10,000 records).
+        """
+        out: list[_Record] = []
+        for part in _chunks(list(dict.fromkeys(ids))):
+            out.extend(_records(self._cols[kind].get(ids=list(part), include=include)))
+        return out
+
+
+def _check_prefix(prefix: str) -> None:
+    if not _PREFIX_RE.match(prefix):
+        msg = (
+            f"invalid collection prefix {prefix!r}: start with a letter or digit, then use "
+            "letters, digits, '_', '-' and single '.'"
+        )
+        raise InvalidInputError(msg)
+
+
+def _close_client(client: ClientAPI) -> None:
+    # chromadb 1.5.9 never closes the connection pools of an HttpClient (one for the client,
+    # one for its internal admin client); close them ourselves.
+    for part in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(part, "_server", None), "_session", None)
+        if session is not None and callable(getattr(session, "close", None)):
+            session.close()
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
+
+
+# --- records -------------------------------------------------------------------------------
+_Record = tuple[str, str | None, Mapping[str, Any], Any]
+
+
+def _records(result: Any) -> list[_Record]:
+    """(id, document, metadata, embedding) rows of a Chroma ``get`` result."""
+    ids: list[str] = list(result["ids"])
+    docs = result.get("documents") or [None] * len(ids)
+    metas = result.get("metadatas") or [{}] * len(ids)
+    vectors = result.get("embeddings")
+    if vectors is None:
+        vectors = [None] * len(ids)
+    return [(i, d, m or {}, v) for i, d, m, v in zip(ids, docs, metas, vectors, strict=True)]
+
+
+def _rid(user_id: str, local_id: str) -> str:
+    return f"{user_id}/{local_id}"
+
+
+def _local_id(rid: str) -> str:
+    return rid.split("/", 1)[1]
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _embeddings(rows: Iterable[Vector]) -> npt.NDArray[np.float32]:
+    """Vectors as the 2-d float32 array Chroma stores."""
+    return np.asarray([list(r) for r in rows], dtype=np.float32)
+
+
+def _metas(items: Iterable[Meta]) -> Any:
+    """Metadata rows in the shape Chroma's (invariant) type hints accept."""
+    return cast(Any, list(items))
+
+
+def _where(user_id: str, *, session_id: str | None = None) -> Any:
+    if session_id is None:
+        return {"user_id": user_id}
+    return {"$and": [{"user_id": user_id}, {"session_id": session_id}]}
+
+
+def _str(meta: Mapping[str, Any], key: str) -> str:
+    value = meta.get(key)
+    if not isinstance(value, str):
+        msg = f"a stored record lacks the text field {key!r}: the collection is damaged"
+        raise StoreError(msg)
+    return value
+
+
+def _int(meta: Mapping[str, Any], key: str) -> int:
+    value = meta.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        msg = f"a stored record lacks the integer field {key!r}: the collection is damaged"
+        raise StoreError(msg)
+    return value
+
+
+def _time(meta: Mapping[str, Any], key: str) -> datetime:
+    return utc(datetime.fromisoformat(_str(meta, key)))
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        msg = f"a stored record holds invalid JSON: {exc}"
+        raise StoreError(msg) from exc
+    if not isinstance(value, dict):
+        msg = "a stored record holds JSON that is not an object"
+        raise StoreError(msg)
+    return value
+
+
+def _turn_document(turn: Turn) -> str:
+    return f"{_USER_PREFIX}{turn.user_message}{_ASSISTANT_SEP}{turn.assistant_message}"
+
+
+def _turn_meta(turn: Turn) -> Meta:
+    at = utc(turn.at)
+    return {
+        "user_id": turn.user_id,
+        "session_id": turn.session_id,
+        "index": turn.index,
+        "at": at.isoformat(),
+        "at_ts": at.timestamp(),
+        "user_chars": len(turn.user_message),
+    }
+
+
+def _turn(doc: str | None, meta: Mapping[str, Any]) -> Turn:
+    """Rebuild a turn; the document is "User: <u>\\nAssistant: <a>" and ``user_chars`` = len(u)."""
+    doc = doc or ""
+    start = len(_USER_PREFIX)
+    end = start + _int(meta, "user_chars")
+    if not doc.startswith(_USER_PREFIX) or doc[end : end + len(_ASSISTANT_SEP)] != _ASSISTANT_SEP:
+        msg = "a stored turn does not have the expected layout: the collection is damaged"
+        raise StoreError(msg)
+    return Turn(
+        user_id=_str(meta, "user_id"),
+        session_id=_str(meta, "session_id"),
+        index=_int(meta, "index"),
+        user_message=doc[start:end],
+        assistant_message=doc[end + len(_ASSISTANT_SEP) :],
+        at=_time(meta, "at"),
+    )
+
+
+def _session_meta(user_id: str, info: SessionInfo) -> Meta:
+    return {
+        "user_id": user_id,
+        "session_id": info.session_id,
+        "n_turns": info.n_turns,
+        "start": info.start.isoformat(),
+        "start_ts": info.start.timestamp(),
+        "end": info.end.isoformat(),
+        "end_ts": info.end.timestamp(),
+        "ended": info.ended,
+    }
+
+
+def _session(meta: Mapping[str, Any]) -> SessionInfo:
+    return SessionInfo(
+        session_id=_str(meta, "session_id"),
+        n_turns=_int(meta, "n_turns"),
+        start=_time(meta, "start"),
+        end=_time(meta, "end"),
+        ended=bool(meta.get("ended", False)),
+    )
+
+
+def _node_meta(node: Node) -> Meta:
+    start, end = utc(node.start), utc(node.end)
+    data = {
+        "children": list(node.children),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "content_hash": node.content_hash,
+        "parent": node.parent,
+        "session_id": node.session_id,
+    }
+    return {
+        "user_id": node.user_id,
+        "level": node.level,
+        "start_ts": start.timestamp(),
+        "end_ts": end.timestamp(),
+        "data": json.dumps(data),
+    }
+
+
+def _node(rid: str, doc: str | None, meta: Mapping[str, Any]) -> Node:
+    data = _json_object(_str(meta, "data"))
+    return Node(
+        id=_local_id(rid),
+        user_id=_str(meta, "user_id"),
+        level=_int(meta, "level"),
+        summary=doc or "",
+        children=tuple(data["children"]),
+        start=_time(data, "start"),
+        end=_time(data, "end"),
+        content_hash=_str(data, "content_hash"),
+        parent=data.get("parent"),
+        session_id=data.get("session_id"),
+    )
+
+
+def _history_meta(entry: HistoryEntry, seq: int) -> Meta:
+    valid_from, valid_to = utc(entry.valid_from), utc(entry.valid_to)
+    data = {
+        "fact_id": entry.fact_id,
+        "section": entry.section,
+        "marker": entry.marker,
+        "valid_from": valid_from.isoformat(),
+        "valid_to": valid_to.isoformat(),
+        "reason": entry.reason,
+    }
+    return {
+        "user_id": entry.user_id,
+        "seq": seq,
+        "valid_to_ts": valid_to.timestamp(),
+        "data": json.dumps(data),
+    }
+
+
+def _history(doc: str | None, meta: Mapping[str, Any]) -> HistoryEntry:
+    data = _json_object(_str(meta, "data"))
+    return HistoryEntry(
+        user_id=_str(meta, "user_id"),
+        fact_id=_str(data, "fact_id"),
+        section=_str(data, "section"),
+        text=doc or "",
+        marker=_str(data, "marker"),
+        valid_from=_time(data, "valid_from"),
+        valid_to=_time(data, "valid_to"),
+        reason=_str(data, "reason"),
+    )
+
+
+def parse_server_url(url: str) -> tuple[str, int, bool]:
+    """``http://host:port`` -> (host, port, ssl); the port defaults to 8000 (443 for https)."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"invalid Chroma server URL {url!r}: use the form http://127.0.0.1:8000"
+        raise InvalidInputError(msg)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        msg = f"invalid port in Chroma server URL {url!r}"
+        raise InvalidInputError(msg) from exc
+    ssl = parts.scheme == "https"
+    return parts.hostname, port or (443 if ssl else 8000), ssl

@@ -1,0 +1,71 @@
+"""From a model's fixed-field extraction to profile edits: support, inference, supersession."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from memory_agent.extraction import SLOTS, SessionFacts, edits_from_extraction, supports
+from memory_agent.profile import Fact, ProfileDocument
+from memory_agent.types import Turn
+
+AT = datetime(2026, 3, 2, tzinfo=timezone.utc)
+
+
+def turns(*messages: str) -> list[Turn]:
+    return [Turn("u", "s1", i, m, "ok", AT) for i, m in enumerate(messages, start=1)]
+
+
+def test_stated_values_need_their_words():
+    assert supports("Lyon", "We moved to Lyon last month.", SLOTS["location"])
+    assert not supports("Paris", "We moved to Lyon last month.", SLOTS["location"])
+    assert not supports("John", "Quick dinner idea? No meat for me.", SLOTS["name"])
+
+
+def test_inferable_fields_accept_on_topic_messages_only():
+    assert supports("vegetarian", "Quick dinner idea? No meat or fish for me.", SLOTS["diet"])
+    assert not supports("vegetarian", "I moved to Lyon last month.", SLOTS["diet"])
+    assert supports("short", "Keep your answers brief please.", SLOTS["answer_style"])
+    # a place may not be inferred from a message about food
+    assert not supports("Italy", "I love pasta and pizza.", SLOTS["location"])
+
+
+def test_inferred_fact_is_marked_with_evidence_and_cites_its_turns():
+    ts = turns("Hello!", "Any meat-free recipe for tonight?", "And a lunch without meat tomorrow?")
+    outcome = edits_from_extraction(ProfileDocument(), SessionFacts(diet="vegetarian"), ts)
+    [edit] = outcome.edits
+    assert edit.op == "add" and edit.inferred and edit.slot == "diet"
+    assert edit.sources == ["s1#2", "s1#3"]
+    assert "meat-free recipe" in edit.evidence
+
+
+def test_stated_fact_is_not_marked_inferred():
+    outcome = edits_from_extraction(ProfileDocument(), SessionFacts(location="Lyon"),
+                                    turns("I live in Lyon."))
+    assert [(e.op, e.inferred, e.sources) for e in outcome.edits] == [("add", False, ["s1#1"])]
+
+
+def test_same_value_confirms_and_new_single_value_supersedes():
+    doc = ProfileDocument((
+        Fact("f1", "About", "Lives in: Paris", ("s0#1",), date(2026, 1, 1), slot="location"),
+        Fact("f2", "Preferences", "Hobbies: chess", ("s0#2",), date(2026, 1, 1), slot="hobbies"),
+    ))
+    outcome = edits_from_extraction(
+        doc, SessionFacts(location="Lyon", hobbies="chess"),
+        turns("I live in Lyon now.", "Played chess all weekend."))
+    ops = {(e.op, e.fact_id) for e in outcome.edits}
+    assert ops == {("supersede", "f1"), ("confirm", "f2")}
+
+
+def test_multi_valued_field_adds_a_second_fact():
+    doc = ProfileDocument((
+        Fact("f1", "Preferences", "Hobbies: chess", ("s0#2",), date(2026, 1, 1), slot="hobbies"),))
+    outcome = edits_from_extraction(doc, SessionFacts(hobbies="painting"),
+                                    turns("I started painting on weekends."))
+    assert [(e.op, e.text) for e in outcome.edits] == [("add", "Hobbies: painting")]
+
+
+def test_empty_and_placeholder_values_are_ignored():
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts(name="None", age="unknown", pets="n/a", diet=""),
+        turns("hello"))
+    assert outcome.edits == [] and outcome.rejected == []
