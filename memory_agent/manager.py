@@ -26,6 +26,7 @@ from .llm.base import LLM
 from .profile import ProfileDocument, diff_documents, parse_profile
 from .retrieval import assemble, node_item, turn_item
 from .store.base import HistoryEntry, Job, MemoryStore
+from .store.journal import TurnJournal
 from .text import clean_message, overlap
 from .tokens import count_tokens as default_count_tokens
 from .tree import SummaryTree
@@ -84,6 +85,7 @@ class MemoryManager:
         count_tokens: Callable[[str], int] | None = None,
         resume: bool = True,
         on_progress: Callable[[str], None] | None = None,
+        journal: TurnJournal | None = None,
     ) -> None:
         self.user_id = validate_id(user_id, "user_id")
         self.config = config or MemoryConfig()
@@ -98,6 +100,16 @@ class MemoryManager:
         self._index: TreeIndex | None = None
         self._worker = Worker(self._run_job, name=f"memory-agent:{user_id}") if background else None
         self.last_profile_update: ProfileUpdate | None = None
+        self.journal = journal
+        self._drain_lock = threading.Lock()
+        self._ingest_wanted = threading.Event()
+        self._closing = False
+        self._ingester: threading.Thread | None = None
+        if journal is not None:
+            self._drain_turns()  # turns a crashed process journaled but did not store
+            self._ingester = threading.Thread(target=self._ingest_loop, daemon=True,
+                                              name=f"memory-agent-ingest:{user_id}")
+            self._ingester.start()
         if resume:
             self._resume()
 
@@ -120,10 +132,13 @@ class MemoryManager:
         ``server_url``), the bundled E5 embedder, and the local llama.cpp model (``model``:
         a registry key or a .gguf path; the default model if None). The model loads lazily.
         """
+        from .config import default_data_dir
         from .embeddings import E5Embedder
         from .store.chroma import ChromaStore
 
         store = ChromaStore.from_settings(data_dir=data_dir, server_url=server_url)
+        local = Path(data_dir) if data_dir is not None else default_data_dir()
+        journal = TurnJournal(local / "turn-journal.sqlite3")
         if llm is None:
             from .llm.llama import LlamaCppLLM
 
@@ -133,7 +148,8 @@ class MemoryManager:
 
             llm = LlamaCppLLM(model, progress=model_bytes)
         return cls(user_id=user_id, store=store, llm=llm, embedder=E5Embedder(),
-                   config=config, background=background, resume=resume, on_progress=progress)
+                   config=config, background=background, resume=resume, on_progress=progress,
+                   journal=journal)
 
     # --- async variants, written once ----------------------------------------------------
     @staticmethod
@@ -161,14 +177,20 @@ class MemoryManager:
     def _session_states(self) -> dict[str, _SessionState]:
         with self._lock:
             if self._sessions is None:
-                self._sessions = {
+                states = {
                     s.session_id: _SessionState(s.n_turns, s.ended)
                     for s in self.store.list_sessions(self.user_id)
                 }
+                for turn in self.journal.pending(self.user_id) if self.journal else []:
+                    known = states.get(turn.session_id, _SessionState(0, False))
+                    states[turn.session_id] = _SessionState(max(known.n_turns, turn.index),
+                                                            known.ended)
+                self._sessions = states
             return self._sessions
 
     def sessions(self) -> list[SessionInfo]:
-        """Sessions with at least one turn, oldest first."""
+        """Sessions with at least one stored turn, oldest first."""
+        self._drain_turns()
         return self.store.list_sessions(self.user_id)
 
     def record(
@@ -180,6 +202,10 @@ class MemoryManager:
         at: datetime | None = None,
     ) -> Turn:
         """Store one exchange durably before returning. No model call: cheap.
+
+        With a journal (the default of :meth:`open`) the turn is committed to the local
+        journal and embedded and written to the store by a background thread within
+        milliseconds; :meth:`recall` and :meth:`end_session` first store whatever is pending.
 
         Raises InvalidInputError subclasses for bad input and SessionStateError if the
         session was already ended; nothing stored is touched in either case.
@@ -201,10 +227,39 @@ class MemoryManager:
                 raise SessionStateError(msg)
             turn = Turn(self.user_id, session_id, state.n_turns + 1, user_text,
                         assistant_text, utc(at))
-            vector = self.embedder.embed_documents([turn.text()])[0]
-            self.store.add_turns([turn], [vector])
+            if self.journal is not None:
+                self.journal.append(turn)
+                self._ingest_wanted.set()
+            else:
+                vector = self.embedder.embed_documents([turn.text()])[0]
+                self.store.add_turns([turn], [vector])
             states[session_id] = _SessionState(turn.index, False)
         return turn
+
+    def _drain_turns(self) -> int:
+        """Embed journaled turns and write them to the store; return how many."""
+        if self.journal is None:
+            return 0
+        with self._drain_lock:
+            pending = self.journal.pending(self.user_id)
+            if not pending:
+                return 0
+            stored = {t.id for t in self.store.get_turns(self.user_id, ids=[t.id for t in pending])}
+            fresh = [t for t in pending if t.id not in stored]  # a crash may have left both
+            if fresh:
+                vectors = self.embedder.embed_documents([t.text() for t in fresh])
+                self.store.add_turns(fresh, vectors)
+            self.journal.remove(pending)
+            return len(pending)
+
+    def _ingest_loop(self) -> None:
+        while not self._closing:
+            self._ingest_wanted.wait(timeout=1.0)
+            self._ingest_wanted.clear()
+            try:
+                self._drain_turns()
+            except Exception as error:  # the store may be down: turns stay in the journal
+                log.warning("could not store journaled turns yet: %s", error)
 
     def end_session(self, session_id: str) -> None:
         """Queue the update work for a finished session (summary, tree, profile).
@@ -212,6 +267,7 @@ class MemoryManager:
         In background mode this returns at once; otherwise the work runs now.
         """
         validate_id(session_id, "session_id")
+        self._drain_turns()
         with self._lock:
             state = self._session_states().get(session_id)
             if state is None:
@@ -270,7 +326,15 @@ class MemoryManager:
         return self._worker.pending if self._worker is not None else 0
 
     def close(self) -> None:
-        """Finish queued work and stop the background worker."""
+        """Store journaled turns, finish queued work and stop the background threads."""
+        if self._ingester is not None and not self._closing:
+            self._closing = True
+            self._ingest_wanted.set()
+            self._ingester.join()
+            try:
+                self._drain_turns()
+            except Exception as error:  # kept in the journal for the next start
+                log.warning("journaled turns not stored at close: %s", error)
         if self._worker is not None:
             self._worker.close()
 
@@ -302,6 +366,7 @@ class MemoryManager:
         from .errors import InvalidInputError
 
         text = clean_message(query, "query", max_chars=self.config.max_message_chars)
+        self._drain_turns()  # nothing recorded is invisible
         budget = self.config.default_recall_budget if token_budget is None else token_budget
         if not isinstance(budget, int) or budget < 0:
             msg = f"token_budget must be a non-negative int, got {budget!r}"
@@ -399,7 +464,9 @@ class MemoryManager:
     def forget(self) -> None:
         """Erase every record of this user: turns, tree, profile, history, journal."""
         self.flush()
-        with self._lock:
+        with self._lock, self._drain_lock:
+            if self.journal is not None:
+                self.journal.forget_user(self.user_id)
             self.store.forget_user(self.user_id)
             self._sessions = None
             self._index = None
