@@ -15,5 +15,5 @@ python -m pip install --quiet --upgrade pip
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"   # text-only llama.cpp: faster build
 echo "==> installing memory-agent[${extras}] (llama-cpp-python compiles on first install: ~5 min)"
 python -m pip install --progress-bar off -e ".[${extras}]" 2>&1 \
-  | grep -Ev "^(Requirement already satisfied|  Using cached)" || true
+  | grep -Ev "^(Requirement already satisfied|  Using cached|WARNING: Location)" || true
 python -c "import memory_agent" || { echo "install failed"; exit 1; }
