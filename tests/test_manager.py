@@ -20,6 +20,7 @@ from memory_agent.errors import (
     UnknownSessionError,
 )
 from memory_agent.config import MemoryConfig
+from memory_agent.profile import Fact
 from memory_agent.llm.fake import FakeLLM
 from memory_agent.store.base import Job
 from memory_agent.store.memory import InMemoryStore
@@ -284,3 +285,30 @@ def test_users_are_isolated(make_manager):
     alice.forget()
     assert store.get_turns("alice") == [] and store.get_profile("alice") is None
     assert [t.user_message for t in store.get_turns("bob")] == ["I love sailing."]
+
+
+def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manager):
+    import json
+
+    base = TaskLLM([scripted_extraction({"hobbies": "chess, hiking, painting and long walks",
+                                         "goals": "learn Italian"})])
+
+    def responder(messages, schema):
+        if schema is not None and schema.get("title") == "Compaction":
+            return json.dumps({"merges": [{"replaces": [1, 2], "text": "Chess, hiking, Italian"}]})
+        return base._respond(messages, schema)
+
+    config = MemoryConfig(profile_token_budget=200)
+    memory = make_manager(llm=FakeLLM(responder=responder), config=config)
+    memory.record("I love chess, hiking, painting and long walks. I want to learn Italian.",
+                  "Great!", session_id="s1", at=T0)
+    filler = [Fact(f"f{i}", "Goals", f"Goal: placeholder goal number {i} " + "x " * 8,
+                   ("s1#1",), T0.date()) for i in range(20, 24)]
+    from memory_agent.profile import ProfileDocument as Doc
+    memory.store.put_profile("alice", Doc(tuple(filler)).render(), expected_version=0)
+    memory.end_session("s1")
+    doc = memory.profile()
+    assert count_tokens(doc.render()) <= 200
+    merged = [f for f in doc.facts if f.text == "Chess, hiking, Italian"]
+    reasons = [h.reason for h in memory.profile_history()]
+    assert merged and any("merged" in r for r in reasons), (doc.render(), reasons)
