@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import describe  # noqa: E402
+from machine import describe
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,7 +51,8 @@ def main() -> None:
     output = "".join(lines)
     found = re.search(r"Remembered: (\d+)/(\d+) with memory, (\d+)/\d+ without", output)
     result = {
-        "what": "memory-agent demo, end to end (model load, 3 sessions of updates, 4 questions x 2 answers)",
+        "what": ("memory-agent demo, end to end "
+                 "(model load, 3 sessions of updates, 4 questions x 2 answers)"),
         "exit_status": status,
         "wall_seconds": round(wall, 1),
         "peak_rss_mb": round(peak_mb),
@@ -64,8 +65,9 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("wall_seconds", "peak_rss_mb",
-                                             "remembered_with_memory", "remembered_without_memory")}))
+    summary_keys = ("wall_seconds", "peak_rss_mb",
+                    "remembered_with_memory", "remembered_without_memory")
+    print(json.dumps({k: result[k] for k in summary_keys}))
     sys.exit(status)
 
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import describe  # noqa: E402
+from machine import describe
 
-from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager  # noqa: E402
-from memory_agent.store.journal import TurnJournal  # noqa: E402
+from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
+from memory_agent.store.journal import TurnJournal
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
@@ -39,7 +39,7 @@ def locomo_exchanges(data: Path) -> list[tuple[str, str, str]]:
         n = 1
         while f"session_{n}" in conv:
             turns = conv[f"session_{n}"]
-            for a, b in zip(turns[::2], turns[1::2]):
+            for a, b in zip(turns[::2], turns[1::2], strict=False):
                 out.append((f"{record['sample_id']}-s{n}", a["text"], b["text"]))
             n += 1
     return out

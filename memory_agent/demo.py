@@ -35,9 +35,11 @@ SESSIONS: list[tuple[str, datetime, list[tuple[str, str]]]] = [
          "Understood: short answers from now on."),
     ]),
     ("thu-morning", datetime(2026, 3, 5, 5, 50, tzinfo=timezone.utc), [
-        ("I have to leave the house at 6:30 for my 7am shift at the hospital. Any breakfast I can eat on the bus?",
+        ("I have to leave the house at 6:30 for my 7am shift at the hospital. "
+         "Any breakfast I can eat on the bus?",
          "Overnight oats in a jar or a banana with peanut butter toast travel well."),
-        ("As a nurse manager I barely get a lunch break. Something I can pack the night before, no meat again?",
+        ("As a nurse manager I barely get a lunch break. "
+         "Something I can pack the night before, no meat again?",
          "A lentil and feta salad or a veggie wrap keeps well overnight."),
     ]),
     ("sun-afternoon", datetime(2026, 3, 8, 15, 30, tzinfo=timezone.utc), [
@@ -57,7 +59,8 @@ QUESTIONS: list[DemoQuestion] = [
                  ("chicken", "beef", "pork", "salmon", "tuna", "shrimp", "bacon", "steak",
                   "turkey", "lamb", "ham ", "fish")),
     DemoQuestion("How old is my daughter turning, and what's her name?", ("maya",)),
-    DemoQuestion("What time do I have to leave home on shift days?", ("6:30", "6.30", "six thirty")),
+    DemoQuestion("What time do I have to leave home on shift days?",
+                 ("6:30", "6.30", "six thirty")),
     DemoQuestion("Which race am I training for?", ("half marathon", "half-marathon")),
 ]
 
@@ -85,7 +88,8 @@ def print_tree(memory: MemoryManager, say: Say) -> None:
     def show(node_id: str, depth: int) -> None:
         node = tree.get(node_id)
         span = f"{node.start:%Y-%m-%d}..{node.end:%Y-%m-%d}"
-        label = f"session {node.session_id}" if node.level == 1 else f"{node.id} (level {node.level})"
+        label = (f"session {node.session_id}" if node.level == 1
+                 else f"{node.id} (level {node.level})")
         say(f"{'  ' * depth}- {label} [{span}]: {node.summary[:220]}")
         if node.level > 1:
             for child in node.children:

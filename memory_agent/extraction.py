@@ -23,7 +23,6 @@ from .profile import Fact, ProfileDocument, ProfileEdit, SectionName
 from .text import content_words, overlap, stem
 from .types import Turn
 
-
 VALUE = Field(default="", max_length=80)
 
 
@@ -113,7 +112,8 @@ EMPTY_VALUES = frozenset(
 _INJECTION_RE = re.compile(
     r"ignore (all |any |the )?(previous|prior|above|earlier) (instructions|messages|rules)"
     r"|disregard (all |the )?(previous|prior|above) |system prompt|you are now|"
-    r"act as (an? )?(admin|administrator|root|developer)|\badministrator\b|\badmin (rights|access|privileges)\b|"
+    r"act as (an? )?(admin|administrator|root|developer)|\badministrator\b|"
+    r"\badmin (rights|access|privileges)\b|"
     r"jailbreak|developer mode|reveal (your|the) (instructions|prompt)",
     re.IGNORECASE,
 )

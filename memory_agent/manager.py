@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -455,7 +455,9 @@ class MemoryManager:
         stored = self.store.get_profile(self.user_id)
         return stored.version if stored else 0
 
-    def apply_profile_edits(self, planner: Callable[[ProfileDocument], ExtractionOutcome]) -> ProfileUpdate:
+    def apply_profile_edits(
+        self, planner: Callable[[ProfileDocument], ExtractionOutcome]
+    ) -> ProfileUpdate:
         """Apply edits planned against the current profile through the validated path."""
         return write_profile_edits(self._backends, self.user_id, planner,
                                    today=date.today(), now=utc())

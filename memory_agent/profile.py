@@ -5,7 +5,7 @@ A profile is Markdown a person can read and edit::
     # Profile
 
     ## Preferences
-    - Vegetarian _(inferred: asks for meat-free recipes)_ {#f3 slot=diet src=day-1#3+5 learned=2026-05-01 conf=2}
+    - Vegetarian _(inferred: avoids meat)_ {#f3 slot=diet src=day-1#3+5 learned=2026-05-01 conf=2}
 
 Each fact is one bullet. The trailing ``{#id ...}`` marker carries its provenance:
 
@@ -166,7 +166,8 @@ def parse_sources(value: str) -> tuple[str, ...]:
             sources.append(chunk)
             continue
         if not _SOURCE_RE.match(chunk):
-            msg = f"bad source {chunk!r} (expected SESSION#TURN, e.g. day-1#3+5, or edit/tool/import)"
+            msg = (f"bad source {chunk!r} "
+                   "(expected SESSION#TURN, e.g. day-1#3+5, or edit/tool/import)")
             raise ValueError(msg)
         session, _, indexes = chunk.rpartition("#")
         sources += [f"{session}#{i}" for i in indexes.split("+")]
@@ -403,7 +404,8 @@ def apply_edits(
         raise ProfileError(msg)
 
     def new_id() -> str:
-        return ProfileDocument(facts=tuple(facts)).next_id([*reserved, *(f.fact.id for f in retired)])
+        taken = [*reserved, *(f.fact.id for f in retired)]
+        return ProfileDocument(facts=tuple(facts)).next_id(taken)
 
     for edit in edits:
         if edit.op == "add":
@@ -465,7 +467,8 @@ def diff_documents(old: ProfileDocument, new: ProfileDocument) -> list[Retired]:
         after = new_by_id.get(fact.id)
         if after is None:
             retired.append(Retired(fact, "removed by a person's edit"))
-        elif (after.text, after.section, after.inferred) != (fact.text, fact.section, fact.inferred):
+        elif ((after.text, after.section, after.inferred)
+              != (fact.text, fact.section, fact.inferred)):
             retired.append(Retired(fact, "changed by a person's edit"))
     return retired
 

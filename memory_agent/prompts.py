@@ -12,10 +12,13 @@ SUMMARIZE_SESSION_SYSTEM = (
     "Write in the third person about 'the user'. No preamble."
 )
 
-SUMMARIZE_SESSION_USER = """Conversation on {date} (session {session_id}):
-{transcript}
-
-Summarize what the user said, did, planned, liked or disliked in this conversation in at most {max_words} words. Keep names, dates and numbers."""
+SUMMARIZE_SESSION_USER = (
+    "Conversation on {date} (session {session_id}):\n"
+    "{transcript}\n"
+    "\n"
+    "Summarize what the user said, did, planned, liked or disliked in this conversation "
+    "in at most {max_words} words. Keep names, dates and numbers."
+)
 
 ROLLUP_SYSTEM = (
     "You merge summaries of several conversations into one shorter summary for a memory "
@@ -54,22 +57,28 @@ EXTRACT_PROFILE_FIELDS = """Fields:
 - standing_instruction: a rule the user asks the assistant to always follow
 - other: any other lasting fact about the user"""
 
-EXTRACT_PROFILE_USER = """{fields}
-
-Messages the user wrote on {date}:
-{transcript}
-
-Fill in the fields from these messages only. Leave a field "" unless a message above states or clearly implies it."""
+EXTRACT_PROFILE_USER = (
+    "{fields}\n"
+    "\n"
+    "Messages the user wrote on {date}:\n"
+    "{transcript}\n"
+    "\n"
+    "Fill in the fields from these messages only. Leave a field \"\" unless a message above "
+    "states or clearly implies it."
+)
 
 COMPACT_PROFILE_SYSTEM = (
     "You shorten a user profile so it fits a size limit. Merge facts that say the same "
     "thing or belong together into one shorter fact. Keep names, dates and numbers."
 )
 
-COMPACT_PROFILE_USER = """Profile facts (numbered):
-{facts}
-
-The profile is {tokens} tokens; it must be under {budget}. Propose merges: each merge lists the numbers of the facts it replaces and the one short fact replacing them."""
+COMPACT_PROFILE_USER = (
+    "Profile facts (numbered):\n"
+    "{facts}\n"
+    "\n"
+    "The profile is {tokens} tokens; it must be under {budget}. Propose merges: each merge "
+    "lists the numbers of the facts it replaces and the one short fact replacing them."
+)
 
 REPAIR_JSON = (
     "That output was not valid: {error}\n"

@@ -113,8 +113,8 @@ def assemble(
         ctx.turns.append(replace(item, tokens=cost))
         used += cost
     # chronological order reads best; then enforce the budget exactly
-    ctx.nodes.sort(key=lambda i: (i.start or 0, i.id))  # type: ignore[arg-type, return-value]
-    ctx.turns.sort(key=lambda i: (i.start or 0, i.id))  # type: ignore[arg-type, return-value]
+    ctx.nodes.sort(key=lambda i: (i.start or 0, i.id))
+    ctx.turns.sort(key=lambda i: (i.start or 0, i.id))
     return _enforce(ctx, budget, count)
 
 

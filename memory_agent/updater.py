@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 from pydantic import BaseModel, Field
 
@@ -130,10 +131,8 @@ def summarize_session(b: Backends, index: TreeIndex, user_id: str, session_id: s
         raise UnknownSessionError(msg)
     b.notify(f"summarizing session {session_id} ({len(turns)} turns)")
     parts = [_summarize_turns(b, chunk, session_id) for chunk in _chunks(turns, b)]
-    if len(parts) > 1:
-        summary = _rollup_text(b, parts, turns[0].at, turns[-1].at)
-    else:
-        summary = parts[0]
+    summary = (_rollup_text(b, parts, turns[0].at, turns[-1].at) if len(parts) > 1
+               else parts[0])
     node = make_node(
         id=session_node_id(session_id), user_id=user_id, level=1, summary=summary,
         children=[t.id for t in turns], start=turns[0].at, end=turns[-1].at,
@@ -236,7 +235,7 @@ def update_profile(
     for chunk in _chunks(turns, b):
         facts = extract_facts(b, chunk)
         result = write_profile_edits(
-            b, user_id, lambda d, chunk=chunk: edits_from_extraction(d, facts, chunk),
+            b, user_id, partial(edits_from_extraction, facts=facts, turns=chunk),
             today=learned, now=now,
         )
     return result
@@ -323,7 +322,8 @@ def compact(
     edits: list[ProfileEdit] = []
     used: set[int] = set()
     for merge in plan.merges:
-        ids = [i for i in dict.fromkeys(merge.replaces) if 1 <= i <= len(numbered) and i not in used]
+        ids = [i for i in dict.fromkeys(merge.replaces)
+               if 1 <= i <= len(numbered) and i not in used]
         if len(ids) < 2 or not merge.text.strip():
             continue
         used.update(ids)

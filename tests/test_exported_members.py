@@ -1,4 +1,4 @@
-"""The public surface is explicit: everything in __all__ imports, and nothing heavy loads eagerly."""
+"""The public surface is explicit: everything in __all__ imports; nothing heavy loads eagerly."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from memory_agent.config import MemoryConfig
 from memory_agent.errors import (
     EmptyMessageError,
     InvalidIdError,
@@ -19,9 +20,8 @@ from memory_agent.errors import (
     SessionStateError,
     UnknownSessionError,
 )
-from memory_agent.config import MemoryConfig
-from memory_agent.profile import Fact
 from memory_agent.llm.fake import FakeLLM
+from memory_agent.profile import Fact
 from memory_agent.store.base import Job
 from memory_agent.store.memory import InMemoryStore
 from memory_agent.tokens import count_tokens

@@ -56,7 +56,7 @@ def test_sections_render_in_canonical_order():
 def test_new_bullet_gets_fresh_id_and_edit_source():
     text = sample().render() + "\n## Goals\n- Learn Italian\n"
     doc = parse_profile(text, today=date(2026, 6, 1), reserved=["f9"])
-    new = [f for f in doc.facts if f.text == "Learn Italian"][0]
+    new = next(f for f in doc.facts if f.text == "Learn Italian")
     assert new.id == "f10"  # after existing ids and the reserved history id f9
     assert new.sources == ("edit",) and new.learned == date(2026, 6, 1)
 
@@ -68,7 +68,8 @@ def test_new_bullet_gets_fresh_id_and_edit_source():
         ("- orphan fact\n", "under a '## Section'"),
         ("## About\nsome prose here\n", "expected a '## Section'"),
         ("## About\n- Lives in Lyon {#f1 src=day-1#2}\n", "lacks learned="),
-        ("## About\n- Lives in Lyon {#f1 src=day 1#2 learned=2026-05-01}\n", "unknown marker field"),
+        ("## About\n- Lives in Lyon {#f1 src=day 1#2 learned=2026-05-01}\n",
+         "unknown marker field"),
         ("## About\n- Lives in Lyon {#f1 src=d1#2 learned=2026-13-01}\n", "bad date"),
         ("## About\n- A {#f1 src=d1#2 learned=2026-05-01}\n- B {#f1 src=d1#3 learned=2026-05-01}\n",
          "appears twice"),
@@ -141,8 +142,9 @@ def test_edit_schema_rejects_bad_values():
 
 def test_diff_documents_reports_deleted_and_changed_facts():
     old = sample()
+    marathon = "- Run a marathon in October {#f4 src=edit learned=2026-05-01 was=f6}\n"
     edited = parse_profile(old.render().replace("Lives in Lyon", "Lives in Lyon centre")
-                           .replace("- Run a marathon in October {#f4 src=edit learned=2026-05-01 was=f6}\n", ""))
+                           .replace(marathon, ""))
     retired = diff_documents(old, edited)
     assert {(r.fact.id, r.reason) for r in retired} == {
         ("f1", "changed by a person's edit"), ("f4", "removed by a person's edit")}

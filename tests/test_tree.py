@@ -119,13 +119,15 @@ def test_descend_follows_best_branches_to_sessions():
         tree.insert_session(session(i, text=f"topic {i // 9} item {i}"), config)
         for node in tree.stale_nodes():
             kids = tree.children(node)
-            tree.replace(with_summary(node, " ".join(sorted({k.summary.split(' item')[0] for k in kids}))))
+            topics = sorted({k.summary.split(' item')[0] for k in kids})
+            tree.replace(with_summary(node, " ".join(topics)))
     target = "topic 2"
     calls = []
 
     def score(node):
         calls.append(node.id)
-        return 1.0 if target in node.summary and "topic 0" not in node.summary and "topic 1" not in node.summary else (
+        only_target = ("topic 0" not in node.summary and "topic 1" not in node.summary)
+        return 1.0 if target in node.summary and only_target else (
             0.5 if target in node.summary else 0.0)
 
     descent = tree.descend(score, beam=1, session_beam=3)

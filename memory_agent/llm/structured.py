@@ -59,5 +59,6 @@ def generate_structured(
     try:
         return _parse(raw2 if isinstance(raw2, str) else "", schema)
     except (ValueError, ValidationError) as second_error:
-        msg = f"model output did not match {schema.__name__} after one repair attempt: {str(second_error)[:300]}"
+        msg = (f"model output did not match {schema.__name__} after one repair attempt: "
+               f"{str(second_error)[:300]}")
         raise ModelOutputError(msg, raw_output=str(raw2)[:2000]) from second_error
