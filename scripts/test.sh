@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh local,dev
 # shellcheck disable=SC1091
 . .venv/bin/activate
+echo "==> ruff and mypy (strict) on the core"
+ruff check memory_agent tests benchmarks
+mypy memory_agent
+echo "==> pytest"
 set +e
 python -m pytest -ra "$@"
 status=$?
