@@ -13,7 +13,7 @@ fi
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"   # text-only llama.cpp: faster build
-echo "==> installing memory-agent[${extras}] (llama-cpp-python compiles on first install: ~5 min)"
-python -m pip install --progress-bar off -e ".[${extras}]" 2>&1 \
+echo "==> installing memory-agent[${extras}] and langchain-memory-agent (llama-cpp-python compiles on first install: ~5 min)"
+python -m pip install --progress-bar off -e ".[${extras}]" -e "integrations/langchain[test]" 2>&1 \
   | grep -Ev "^(Requirement already satisfied|  Using cached|WARNING: Location)" || true
 python -c "import memory_agent" || { echo "install failed"; exit 1; }

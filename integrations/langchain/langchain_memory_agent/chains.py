@@ -1,0 +1,164 @@
+"""LCEL: give any ``prompt | model`` chain long-term memory.
+
+``with_memory(chain, managers)`` returns a runnable that, for an input dict, recalls memory
+for ``input[input_key]``, calls the chain with an extra ``memory`` variable (the rendered
+``MemoryContext``, "" when empty) and records (user input, chain output text) once the chain
+returns, or once a stream completes (a stream stopped early records nothing). The user and
+session come from ``config["configurable"]`` (``user_id``; ``session_id`` or ``thread_id``).
+
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "You are helpful.\\n{memory}"), ("human", "{input}")])
+    chain = with_memory(prompt | model, factory)
+    chain.invoke({"input": "dinner?"},
+                 config={"configurable": {"user_id": "alice", "session_id": "s1"}})
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+from langchain_core.messages import BaseMessageChunk
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import ensure_config
+from memory_agent import MemoryManager
+
+from ._messages import text_of
+from .managers import ManagerPool, MemoryManagerFactory, as_pool, resolve_ids
+
+OutputText = Callable[[Any], str]
+
+
+def default_output_text(output: Any) -> str:
+    """Text of an AIMessage, a string, or a dict with an ``output``/``answer``/``text`` key."""
+    if isinstance(output, Mapping):
+        for key in ("output", "answer", "text", "content"):
+            if key in output:
+                return text_of(output[key])
+        return ""
+    return text_of(getattr(output, "content", output))
+
+
+class MemoryRunnable(Runnable[dict[str, Any], Any]):
+    """See :func:`with_memory`."""
+
+    def __init__(
+        self,
+        chain: Runnable[Any, Any],
+        managers: ManagerPool | MemoryManagerFactory | MemoryManager,
+        *,
+        input_key: str = "input",
+        memory_key: str = "memory",
+        token_budget: int | None = 1000,
+        output_text: OutputText = default_output_text,
+        record: bool = True,
+    ) -> None:
+        self.chain = chain
+        self.pool = as_pool(managers)
+        self.input_key = input_key
+        self.memory_key = memory_key
+        self.token_budget = token_budget
+        self.output_text = output_text
+        self.record = record
+
+    @property
+    def InputType(self) -> Any:
+        return dict[str, Any]
+
+    def _target(self, value: dict[str, Any], config: RunnableConfig) -> tuple[MemoryManager,
+                                                                            str, str]:
+        if not isinstance(value, Mapping) or self.input_key not in value:
+            from memory_agent import InvalidInputError
+
+            msg = f"a chain with memory takes a dict with the key {self.input_key!r}"
+            raise InvalidInputError(msg)
+        user_id, session_id = resolve_ids(None, config)
+        assert session_id is not None
+        return self.pool.get(user_id), str(value[self.input_key]), session_id
+
+    def _inputs(self, value: dict[str, Any], prompt: str) -> dict[str, Any]:
+        return {**value, self.memory_key: prompt}
+
+    def _save(self, manager: MemoryManager, query: str, session_id: str, output: Any) -> None:
+        answer = self.output_text(output).strip()
+        if self.record and query.strip() and answer:
+            manager.record(query, answer, session_id=session_id)
+
+    async def _asave(self, manager: MemoryManager, query: str, session_id: str,
+                     output: Any) -> None:
+        answer = self.output_text(output).strip()
+        if self.record and query.strip() and answer:
+            await manager.arecord(query, answer, session_id=session_id)
+
+    def invoke(self, input: dict[str, Any], config: RunnableConfig | None = None,
+               **kwargs: Any) -> Any:
+        config = ensure_config(config)
+        manager, query, session_id = self._target(input, config)
+        context = manager.recall(query, token_budget=self.token_budget)
+        output = self.chain.invoke(self._inputs(input, context.to_prompt()), config, **kwargs)
+        self._save(manager, query, session_id, output)
+        return output
+
+    async def ainvoke(self, input: dict[str, Any], config: RunnableConfig | None = None,
+                      **kwargs: Any) -> Any:
+        config = ensure_config(config)
+        manager, query, session_id = self._target(input, config)
+        context = await manager.arecall(query, token_budget=self.token_budget)
+        output = await self.chain.ainvoke(self._inputs(input, context.to_prompt()), config,
+                                          **kwargs)
+        await self._asave(manager, query, session_id, output)
+        return output
+
+    def stream(self, input: dict[str, Any], config: RunnableConfig | None = None,
+               **kwargs: Any) -> Iterator[Any]:
+        config = ensure_config(config)
+        manager, query, session_id = self._target(input, config)
+        context = manager.recall(query, token_budget=self.token_budget)
+        total: Any = None
+        for chunk in self.chain.stream(self._inputs(input, context.to_prompt()), config,
+                                       **kwargs):
+            total = _add(total, chunk)
+            yield chunk
+        self._save(manager, query, session_id, total)
+
+    async def astream(self, input: dict[str, Any], config: RunnableConfig | None = None,
+                      **kwargs: Any) -> AsyncIterator[Any]:
+        config = ensure_config(config)
+        manager, query, session_id = self._target(input, config)
+        context = await manager.arecall(query, token_budget=self.token_budget)
+        total: Any = None
+        async for chunk in self.chain.astream(self._inputs(input, context.to_prompt()),
+                                              config, **kwargs):
+            total = _add(total, chunk)
+            yield chunk
+        await self._asave(manager, query, session_id, total)
+
+
+def _add(total: Any, chunk: Any) -> Any:
+    if total is None:
+        return chunk
+    if isinstance(total, (str, BaseMessageChunk)):
+        return total + chunk
+    try:
+        return total + chunk
+    except TypeError:
+        return chunk  # not addable: keep the last chunk
+
+
+def with_memory(
+    chain: Runnable[Any, Any],
+    managers: ManagerPool | MemoryManagerFactory | MemoryManager,
+    *,
+    input_key: str = "input",
+    memory_key: str = "memory",
+    token_budget: int | None = 1000,
+    output_text: OutputText = default_output_text,
+    record: bool = True,
+) -> MemoryRunnable:
+    """Wrap ``chain`` (e.g. ``prompt | model``) so it recalls and records memory.
+
+    The prompt must use the ``{memory}`` variable (``memory_key``). ``batch``/``abatch``
+    work through the Runnable defaults (each input with its own config).
+    """
+    return MemoryRunnable(chain, managers, input_key=input_key, memory_key=memory_key,
+                          token_budget=token_budget, output_text=output_text, record=record)
