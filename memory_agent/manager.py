@@ -24,13 +24,13 @@ from .extraction import ExtractionOutcome
 from .index import TreeIndex
 from .llm.base import LLM
 from .profile import ProfileDocument, diff_documents, parse_profile
-from .retrieval import assemble, node_item, turn_item
+from .search import SearchInputs, search_memory
 from .store.base import HistoryEntry, Job, MemoryStore
 from .store.journal import TurnJournal
-from .text import clean_message, overlap
+from .text import clean_message
 from .tokens import count_tokens as default_count_tokens
 from .tree import SummaryTree
-from .types import MemoryContext, MemoryItem, SessionInfo, Turn, utc, validate_id
+from .types import MemoryContext, SessionInfo, Turn, utc, validate_id
 from .updater import (
     Backends,
     ProfileUpdate,
@@ -358,9 +358,7 @@ class MemoryManager:
     def recall(self, query: str, *, token_budget: int | None = None) -> MemoryContext:
         """The profile plus the most relevant tree nodes and turns, within ``token_budget``.
 
-        The tree is searched level by level from the root (best ``beam_width`` branches per
-        level, ``session_beam`` sessions), then the turns of the chosen sessions (and of
-        sessions not summarised yet) are searched. ``to_prompt()`` of the result never
+        See :func:`memory_agent.search.search_memory`. ``to_prompt()`` of the result never
         exceeds the budget.
         """
         from .errors import InvalidInputError
@@ -371,37 +369,12 @@ class MemoryManager:
         if not isinstance(budget, int) or budget < 0:
             msg = f"token_budget must be a non-negative int, got {budget!r}"
             raise InvalidInputError(msg)
-        cfg = self.config
-        qvec_list = self.embedder.embed_query(text)
-        import numpy as np
-
-        qvec = np.asarray(qvec_list, dtype=np.float32)
-        index = self._tree_index()
-        tree = index.tree
-        weight = cfg.lexical_weight
-        descent = index.descend(
-            qvec, lambda n: weight * overlap(text, n.summary),
-            beam=cfg.beam_width, session_beam=cfg.session_beam,
+        inputs = SearchInputs(
+            store=self.store, embedder=self.embedder, config=self.config,
+            count_tokens=self.count_tokens, user_id=self.user_id, index=self._tree_index(),
+            session_ids=list(self._session_states()), profile=self.profile(),
         )
-        chosen = [s.node.session_id for s in descent.sessions if s.node.session_id]
-        unsummarized = [sid for sid in self._session_states() if tree.session_node(sid) is None]
-        session_filter: list[str] | None = [*chosen, *unsummarized] if len(tree) else None
-        hits: list[tuple[Turn, float]] = []
-        if session_filter is None or session_filter:
-            hits = self.store.search_turns(
-                self.user_id, qvec_list, k=cfg.turn_candidates, session_ids=session_filter
-            )
-        turns = [
-            turn_item(t, sim + weight * overlap(text, t.user_message + " " + t.assistant_message),
-                      max_tokens=cfg.max_item_tokens, count=self.count_tokens)
-            for t, sim in hits
-        ]
-        nodes: list[MemoryItem] = [node_item(s.node, s.score) for s in descent.sessions]
-        doc, _ = load_profile(self.store, self.user_id)
-        return assemble(
-            query=text, budget=budget, profile=doc, nodes=nodes, turns=turns,
-            count=self.count_tokens, profile_share=cfg.profile_share, node_share=cfg.node_share,
-        )
+        return search_memory(inputs, text, budget)
 
     # --- profile -------------------------------------------------------------------------
     def profile(self) -> ProfileDocument:
