@@ -29,13 +29,15 @@ from .errors import (
     UnknownSessionError,
     UnknownUserError,
 )
+from .extraction import ExtractionOutcome, Rejected, looks_like_injection
 from .llm import LLM, FakeLLM, generate_structured
 from .manager import MemoryManager
 from .profile import Fact, ProfileDocument, ProfileEdit, parse_profile
 from .store.base import HistoryEntry, Job, MemoryStore
 from .store.memory import InMemoryStore
 from .tree import SummaryTree, TreeConfig
-from .types import MemoryContext, MemoryItem, Node, SessionInfo, Turn
+from .types import MemoryContext, MemoryItem, Message, Node, SessionInfo, Turn, validate_id
+from .updater import ProfileUpdate
 from .worker import JobFailure
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ __all__ = [
     "E5Embedder",
     "Embedder",
     "EmptyMessageError",
+    "ExtractionOutcome",
     "Fact",
     "FakeLLM",
     "HashingEmbedder",
@@ -83,6 +86,7 @@ __all__ = [
     "MemoryItem",
     "MemoryManager",
     "MemoryStore",
+    "Message",
     "MessageTooLargeError",
     "ModelError",
     "ModelOutputError",
@@ -95,6 +99,8 @@ __all__ = [
     "ProfileEdit",
     "ProfileError",
     "ProfileParseError",
+    "ProfileUpdate",
+    "Rejected",
     "SessionInfo",
     "SessionStateError",
     "StoreError",
@@ -105,5 +111,7 @@ __all__ = [
     "UnknownUserError",
     "__version__",
     "generate_structured",
+    "looks_like_injection",
     "parse_profile",
+    "validate_id",
 ]

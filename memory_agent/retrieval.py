@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from .profile import STANDING, Fact, ProfileDocument
+from .profile import STANDING, Fact, ProfileDocument, as_datetime
 from .render import render_context
 from .text import overlap
 from .tokens import truncate_to_tokens
@@ -33,6 +33,13 @@ def node_item(node: Node, score: float) -> MemoryItem:
         kind="node", id=node.id, text=node.summary, start=node.start, end=node.end,
         provenance=where, score=score,
     )
+
+
+def fact_item(fact: Fact) -> MemoryItem:
+    """A profile fact as a MemoryItem: id, text, date learned and source turns."""
+    learned = as_datetime(fact.learned)
+    return MemoryItem(kind="profile", id=fact.id, text=fact.text, start=learned, end=learned,
+                      provenance=f"{fact.section}; from {', '.join(fact.sources)}")
 
 
 def fact_line(fact: Fact) -> str:
@@ -95,6 +102,7 @@ def assemble(
     order = {f.id: i for i, f in enumerate(profile.facts)}
     chosen.sort(key=lambda f: order[f.id])
     ctx.profile = render_profile_facts(chosen)
+    ctx.profile_items = [fact_item(f) for f in chosen]
     # nodes and turns, best first, nodes capped
     used = count(render_context(ctx))
     node_cap = int(budget * node_share)
@@ -115,19 +123,22 @@ def assemble(
     # chronological order reads best; then enforce the budget exactly
     ctx.nodes.sort(key=lambda i: (i.start or 0, i.id))
     ctx.turns.sort(key=lambda i: (i.start or 0, i.id))
-    return _enforce(ctx, budget, count)
+    return _enforce(ctx, budget, count, chosen)
 
 
-def _enforce(ctx: MemoryContext, budget: int, count: TokenCounter) -> MemoryContext:
+def _enforce(
+    ctx: MemoryContext, budget: int, count: TokenCounter, profile_facts: Sequence[Fact]
+) -> MemoryContext:
     total = count(render_context(ctx))
     while total > budget:
         pools = [p for p in (ctx.turns, ctx.nodes) if p]
         if pools:
             pool = min(pools, key=lambda p: min(i.score for i in p))
             pool.remove(min(pool, key=lambda i: i.score))
-        elif ctx.profile:
-            lines = ctx.profile.splitlines()
-            ctx.profile = "\n".join(lines[:-1])
+        elif ctx.profile_items:
+            ctx.profile_items.pop()
+            facts = [f for f in profile_facts if f.id in {i.id for i in ctx.profile_items}]
+            ctx.profile = render_profile_facts(facts)
         elif ctx.standing_instructions:
             ctx.standing_instructions.pop()
         else:

@@ -140,6 +140,7 @@ class MemoryContext:
     token_budget: int
     profile: str
     standing_instructions: list[str] = field(default_factory=list)
+    profile_items: list[MemoryItem] = field(default_factory=list)  # the facts in ``profile``
     nodes: list[MemoryItem] = field(default_factory=list)
     turns: list[MemoryItem] = field(default_factory=list)
     tokens_used: int = 0

@@ -70,6 +70,7 @@ class ProfileUpdate:
     rejected: list[str] = field(default_factory=list)
     retired: list[Retired] = field(default_factory=list)
     version: int = 0
+    added: list[str] = field(default_factory=list)  # ids of the facts this update added
 
 
 def _clip(text: str, tokens: int) -> str:
@@ -282,7 +283,7 @@ def write_profile_edits(
             b.store.add_history(history_entries(user_id, retired, now))
         return ProfileUpdate(
             outcome.edits, [f"{r.slot}: {r.value!r} ({r.reason})" for r in outcome.rejected],
-            retired, new_version,
+            retired, new_version, [i for i in result.added if new_doc.get(i) is not None],
         )
     msg = f"profile of {user_id!r} kept changing during the update; gave up after {attempts} tries"
     raise ProfileConflictError(msg)
