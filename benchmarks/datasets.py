@@ -102,11 +102,13 @@ def load_locomo(path: Path) -> list[Conversation]:
         for n in _numbered(conv):
             start = _locomo_time(conv[f"session_{n}_date_time"])
             messages = [
-                Message(m["dia_id"], m["speaker"], _text(m, "text"), start + timedelta(seconds=30 * i))
+                Message(m["dia_id"], m["speaker"], _text(m, "text"),
+                        start + timedelta(seconds=30 * i))
                 for i, m in enumerate(conv[f"session_{n}"])
             ]
             sessions.append(Session(f"s{n}", start, messages))
-        conversations.append(Conversation("locomo", record["sample_id"], sessions, _qa(record["qa"])))
+        conversations.append(
+            Conversation("locomo", record["sample_id"], sessions, _qa(record["qa"])))
     return conversations
 
 
@@ -124,7 +126,8 @@ def load_realtalk(paths: Iterable[Path]) -> list[Conversation]:
                         _realtalk_time(m["date_time"]))
                 for m in raw
             ]
-            start = _realtalk_time(data[f"session_{n}_date_time"]) if f"session_{n}_date_time" in data else messages[0].at
+            key = f"session_{n}_date_time"
+            start = _realtalk_time(data[key]) if key in data else messages[0].at
             sessions.append(Session(f"s{n}", start, messages))
         conv_id = path.stem.replace("_", "-").lower()
         conversations.append(Conversation("realtalk", conv_id, sessions, _qa(data.get("qa", []))))

@@ -44,7 +44,7 @@ def make_llm(args: argparse.Namespace) -> LLM:
         return FakeLLM()
     from memory_agent import LlamaCppLLM
 
-    return LlamaCppLLM(args.model)
+    return LlamaCppLLM(args.model, n_threads=args.threads)
 
 
 def main() -> None:
@@ -54,9 +54,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=HERE / "cache")
     parser.add_argument("--model", default=None, help="model key or .gguf (default model if unset)")
     parser.add_argument("--fake-llm", action="store_true", help="no model: extractive summaries")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="llama.cpp threads (default: all cores; 1 on a busy machine)")
     args = parser.parse_args()
     llm = make_llm(args)
-    out = cache_dir(args.cache, args.dataset, "fake" if args.fake_llm else (args.model or "default"))
+    model_name = "fake" if args.fake_llm else (args.model or "default")
+    out = cache_dir(args.cache, args.dataset, model_name)
     out.mkdir(parents=True, exist_ok=True)
     conversations = load(args.dataset, args.data)
     total = sum(len(c.sessions) for c in conversations)
@@ -82,7 +85,8 @@ def main() -> None:
                     dia_to_turn.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
                 continue
             t0 = time.perf_counter()
-            calls0, ptok0, ctok0 = llm.stats.calls, llm.stats.prompt_tokens, llm.stats.completion_tokens
+            calls0, ptok0 = llm.stats.calls, llm.stats.prompt_tokens
+            ctok0 = llm.stats.completion_tokens
             stored = {t.index for t in memory.store.get_turns(user, session_id=session.id)}
             for i, ex in enumerate(exchanges(session), 1):
                 if i not in stored:  # resumable mid-session too

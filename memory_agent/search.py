@@ -59,8 +59,14 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
         hits = inputs.store.search_turns(
             inputs.user_id, qvec_list, k=cfg.turn_candidates, session_ids=session_filter
         )
+    if cfg.global_candidates and session_filter is not None:
+        seen = {t.id for t, _ in hits}
+        extra = inputs.store.search_turns(inputs.user_id, qvec_list, k=cfg.global_candidates)
+        hits += [(t, sim) for t, sim in extra if t.id not in seen]
+    session_score = {s.node.session_id: s.score for s in descent.visited if s.node.level == 1}
     turns = [
-        turn_item(t, sim + weight * overlap(query, t.user_message + " " + t.assistant_message),
+        turn_item(t, sim + weight * overlap(query, t.user_message + " " + t.assistant_message)
+                  + cfg.session_weight * session_score.get(t.session_id, 0.0),
                   max_tokens=cfg.max_item_tokens, count=inputs.count_tokens)
         for t, sim in hits
     ]

@@ -1,0 +1,198 @@
+"""Evidence recall of memory-agent's tree retrieval versus flat baselines, at equal budgets.
+
+Needs a store made by ``benchmarks/ingest.py``. For every QA pair and budget B, each method
+fills B tokens of context, rendered the same way (``MemoryContext.to_prompt()``, same profile
+document); a QA's evidence recall is the share of its evidence messages (``dia_id``) whose
+text appears verbatim in the context.
+
+Methods (same embedder, same budget, all see only the recorded turns and the profile):
+- ``tree``: ``MemoryManager.recall`` (level-wise descent, then turns of the chosen sessions);
+- ``dense``: top turns by cosine similarity over all turns;
+- ``bm25``: top turns by BM25 over all turns;
+- ``hybrid``: dense and BM25 fused by reciprocal rank;
+- ``recency``: the latest turns.
+
+    python benchmarks/eval_retrieval.py --dataset locomo [--cache benchmarks/cache/locomo-default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from datasets import Conversation, load
+from ingest import DEFAULT_DATA, cache_dir, user_id_for
+from machine import describe
+
+from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
+from memory_agent.retrieval import assemble, turn_item
+from memory_agent.text import words
+from memory_agent.types import MemoryContext, Turn
+
+HERE = Path(__file__).resolve().parent
+BUDGETS = (500, 1000, 2000)
+METHODS = ("tree", "dense", "bm25", "hybrid", "recency")
+
+
+class BM25:
+    """Okapi BM25 over word tokens (k1=1.5, b=0.75): small, exact and dependency-free."""
+
+    def __init__(self, docs: list[str]) -> None:
+        self.docs = [words(d) for d in docs]
+        self.avg = statistics.fmean(len(d) for d in self.docs) if self.docs else 1.0
+        df: dict[str, int] = defaultdict(int)
+        for doc in self.docs:
+            for w in set(doc):
+                df[w] += 1
+        n = len(self.docs)
+        self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
+        self.tf = [defaultdict(int) for _ in self.docs]
+        for tf, doc in zip(self.tf, self.docs, strict=True):
+            for w in doc:
+                tf[w] += 1
+
+    def scores(self, query: str) -> list[float]:
+        q = words(query)
+        out = []
+        for tf, doc in zip(self.tf, self.docs, strict=True):
+            s = 0.0
+            for w in q:
+                f = tf.get(w, 0)
+                if f:
+                    s += self.idf[w] * f * 2.5 / (f + 1.5 * (1 - 0.75 + 0.75 * len(doc) / self.avg))
+            out.append(s)
+        return out
+
+
+def rrf(*rankings: list[int], k: int = 60) -> list[int]:
+    fused: dict[int, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, i in enumerate(ranking):
+            fused[i] += 1 / (k + rank + 1)
+    return sorted(fused, key=lambda i: fused[i], reverse=True)
+
+
+def flat_context(
+    memory: MemoryManager, query: str, budget: int, ranked: list[Turn]
+) -> MemoryContext:
+    cfg = memory.config
+    items = [turn_item(t, float(len(ranked) - r), max_tokens=cfg.max_item_tokens,
+                       count=memory.count_tokens) for r, t in enumerate(ranked[:200])]
+    return assemble(query=query, budget=budget, profile=memory.profile(), nodes=[], turns=items,
+                    count=memory.count_tokens, profile_share=cfg.profile_share,
+                    node_share=cfg.node_share)
+
+
+def evidence_hits(conv: Conversation, evidence: list[str], text: str) -> list[bool]:
+    hits = []
+    for dia in evidence:
+        message = conv.messages.get(dia)
+        hits.append(bool(message and message.text and message.text in text))
+    return hits
+
+
+def evaluate(conv: Conversation, memory: MemoryManager, dia_map: dict[str, str],
+             results: dict[str, Any], timings: dict[str, list[float]]) -> None:
+    user = memory.user_id
+    turns = memory.store.get_turns(user)
+    tree = memory.tree()
+    bm25 = BM25([t.text() for t in turns])
+    recency = sorted(turns, key=lambda t: t.at, reverse=True)
+    for qa in conv.qa:
+        evidence = [e for e in qa.evidence if e in conv.messages]
+        if not evidence:
+            continue
+        qvec = memory.embedder.embed_query(qa.question)
+        dense_hits = memory.store.search_turns(user, qvec, k=len(turns))
+        dense = [t for t, _ in dense_hits]
+        lexical_scores = bm25.scores(qa.question)
+        lexical = sorted(range(len(turns)), key=lambda i: -lexical_scores[i])
+        bm25_ranked = [turns[i] for i in lexical]
+        index_of = {t.id: i for i, t in enumerate(turns)}
+        hybrid = [turns[i] for i in rrf([index_of[t.id] for t in dense], lexical)]
+        ranked = {"dense": dense, "bm25": bm25_ranked, "hybrid": hybrid, "recency": recency}
+        for budget in BUDGETS:
+            for method in METHODS:
+                t0 = time.perf_counter()
+                if method == "tree":
+                    ctx = memory.recall(qa.question, token_budget=budget)
+                else:
+                    ctx = flat_context(memory, qa.question, budget, ranked[method])
+                timings[method].append(time.perf_counter() - t0)
+                hits = evidence_hits(conv, evidence, ctx.to_prompt())
+                cell = results[method][str(budget)]
+                cell["recall_sum"] += sum(hits) / len(hits)
+                cell["n"] += 1
+                per = cell["per_category"].setdefault(str(qa.category), [0.0, 0])
+                per[0] += sum(hits) / len(hits)
+                per[1] += 1
+                if method == "tree":  # does a returned summary node cover an evidence turn?
+                    covered = {c for n in ctx.nodes if n.id in tree
+                               for c in tree.get(n.id).children}
+                    turn_ids = {dia_map.get(e) for e in evidence}
+                    cell["node_cover_sum"] += len(turn_ids & covered) / max(1, len(turn_ids))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", choices=["locomo", "realtalk"], required=True)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="store made by ingest.py "
+                             "(default: benchmarks/cache/<dataset>-default)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "retrieval.json")
+    args = parser.parse_args()
+    cache = args.cache or cache_dir(HERE / "cache", args.dataset, "default")
+    conversations = load(args.dataset, args.data)
+    dia_maps = json.loads((cache / "dia_map.json").read_text())
+    store = ChromaStore.persistent(cache / "chroma")
+    embedder = E5Embedder()
+    results: dict[str, Any] = {
+        m: {str(b): {"recall_sum": 0.0, "n": 0, "per_category": {}, "node_cover_sum": 0.0}
+            for b in BUDGETS} for m in METHODS
+    }
+    timings: dict[str, list[float]] = defaultdict(list)
+    for conv in conversations:
+        user = user_id_for(conv.id)
+        print(f"evaluating {args.dataset}/{user}: {len(conv.qa)} questions", flush=True)
+        memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
+                               background=False, resume=False)
+        evaluate(conv, memory, dia_maps.get(user, {}), results, timings)
+        memory.close()
+    table: dict[str, Any] = {}
+    for method, cells in results.items():
+        table[method] = {}
+        for budget, cell in cells.items():
+            n = cell["n"] or 1
+            entry = {"evidence_recall": round(cell["recall_sum"] / n, 4), "n": cell["n"],
+                     "per_category": {c: round(s / k, 4) for c, (s, k) in
+                                      sorted(cell["per_category"].items())}}
+            if method == "tree":
+                entry["node_covers_evidence"] = round(cell["node_cover_sum"] / n, 4)
+            table[method][budget] = entry
+    existing = json.loads(args.out.read_text()) if args.out.exists() else {}
+    existing[args.dataset] = table
+    existing.setdefault("_runs", {})[args.dataset] = {
+        "cache": str(cache), "mean_method_seconds": {m: round(statistics.fmean(v), 4)
+                                                     for m, v in timings.items()},
+        **describe(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(existing, indent=2) + "\n")
+    print("method   " + "  ".join(f"B={b:>5}" for b in BUDGETS))
+    for method in METHODS:
+        print(f"{method:8} " + "  ".join(f"{table[method][str(b)]['evidence_recall']:.3f}  "
+                                          for b in BUDGETS))
+
+
+if __name__ == "__main__":
+    main()
