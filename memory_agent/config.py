@@ -37,6 +37,11 @@ class MemoryConfig(BaseModel):
     beam_width: int = Field(default=3, ge=1, le=64)
     session_beam: int = Field(default=4, ge=1, le=256)
     turn_candidates: int = Field(default=24, ge=1, le=500)
+    # turns found by a flat search over all sessions, added to those under the chosen branches
+    # (a fallback when the tree's choice is unsure); 0 = search only the chosen sessions
+    global_candidates: int = Field(default=24, ge=0, le=500)
+    # how much a turn's score rises with the score of its session in the descent
+    session_weight: float = Field(default=0.0, ge=0, le=5)
     lexical_weight: float = Field(default=0.3, ge=0, le=5)
     # tree
     fanout: int = Field(default=8, ge=2, le=64)
