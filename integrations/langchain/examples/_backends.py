@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from memory_agent import FakeLLM, HashingEmbedder, MemoryManager
-from memory_agent.types import Message
+from memory_agent import FakeLLM, HashingEmbedder, MemoryManager, Message
 
 
 def _fake_memory_model(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
@@ -42,10 +41,10 @@ def open_manager(user_id: str, data_dir: Path, *, fake: bool) -> MemoryManager:
                          embedder=HashingEmbedder(), background=False)
 
 
-def chat_model(manager: MemoryManager, *, fake: bool) -> Any:
+def chat_model(manager: MemoryManager, *, fake: bool, max_tokens: int = 256) -> Any:
     """An offline LangChain chat model: the manager's own local model, or a fake."""
     from langchain_memory_agent import ChatLocalLlama
 
     if fake:
         return ChatLocalLlama(llm=FakeLLM(responder=_fake_chat_model))
-    return ChatLocalLlama(llm=manager.llm, max_tokens=256)
+    return ChatLocalLlama(llm=manager.llm, max_tokens=max_tokens)

@@ -13,7 +13,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from memory_agent.types import Message
+from memory_agent import Message
 
 
 def text_of(value: Any) -> str:
@@ -56,8 +56,12 @@ def to_memory_messages(messages: Sequence[BaseMessage]) -> list[Message]:
             out.append({"role": "user", "content": text})
         else:  # ChatMessage and friends
             role = getattr(message, "role", "user")
-            mapped = {"assistant": "assistant", "ai": "assistant", "system": "system"}
-            out.append({"role": mapped.get(role, "user"), "content": text})
+            if role in ("assistant", "ai"):
+                out.append({"role": "assistant", "content": text})
+            elif role == "system":
+                out.append({"role": "system", "content": text})
+            else:
+                out.append({"role": "user", "content": text})
     return out
 
 

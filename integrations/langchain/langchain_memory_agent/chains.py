@@ -15,6 +15,7 @@ session come from ``config["configurable"]`` (``user_id``; ``session_id`` or ``t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ from ._messages import text_of
 from .managers import ManagerPool, MemoryManagerFactory, as_pool, resolve_ids
 
 OutputText = Callable[[Any], str]
+log = logging.getLogger(__name__)
 
 
 def default_output_text(output: Any) -> str:
@@ -79,15 +81,25 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
     def _inputs(self, value: dict[str, Any], prompt: str) -> dict[str, Any]:
         return {**value, self.memory_key: prompt}
 
-    def _save(self, manager: MemoryManager, query: str, session_id: str, output: Any) -> None:
+    def _answer(self, query: str, output: Any) -> str | None:
+        """The text to record, or None (nothing to record)."""
+        if not self.record or not query.strip():
+            return None
         answer = self.output_text(output).strip()
-        if self.record and query.strip() and answer:
+        if not answer:
+            log.warning("the chain returned no text: this exchange was not recorded")
+            return None
+        return answer
+
+    def _save(self, manager: MemoryManager, query: str, session_id: str, output: Any) -> None:
+        answer = self._answer(query, output)
+        if answer is not None:
             manager.record(query, answer, session_id=session_id)
 
     async def _asave(self, manager: MemoryManager, query: str, session_id: str,
                      output: Any) -> None:
-        answer = self.output_text(output).strip()
-        if self.record and query.strip() and answer:
+        answer = self._answer(query, output)
+        if answer is not None:
             await manager.arecord(query, answer, session_id=session_id)
 
     def invoke(self, input: dict[str, Any], config: RunnableConfig | None = None,

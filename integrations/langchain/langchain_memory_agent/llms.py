@@ -9,8 +9,7 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
-from memory_agent import LLM
-from memory_agent.types import Message
+from memory_agent import LLM, Message
 
 from ._messages import from_memory_messages, text_of
 

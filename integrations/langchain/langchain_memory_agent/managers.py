@@ -6,8 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from memory_agent import MemoryManager
-from memory_agent.types import validate_id
+from memory_agent import MemoryManager, validate_id
 
 from .errors import MissingSessionIdError, MissingUserIdError
 

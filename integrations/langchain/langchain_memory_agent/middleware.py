@@ -15,6 +15,7 @@ a dataclass, TypedDict or pydantic model with those fields) or ``config["configu
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ._messages import last_human
 from .managers import ManagerPool, MemoryManagerFactory, as_pool, resolve_ids
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -233,6 +235,9 @@ class MemoryMiddleware(AgentMiddleware):
         messages = state.get("messages", [])
         exchange = final_exchange(messages)
         if exchange is None:
+            if messages and isinstance(messages[-1], AIMessage) and not messages[-1].tool_calls \
+                    and not messages[-1].text.strip():
+                log.warning("the model returned no text: this exchange was not recorded")
             return
         answer_id = messages[-1].id
         if answer_id is not None and answer_id in self._recorded:

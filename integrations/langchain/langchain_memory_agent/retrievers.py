@@ -11,36 +11,37 @@ in ``metadata``::
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from memory_agent import MemoryContext, MemoryItem, MemoryManager
-from memory_agent.profile import Fact
+from memory_agent import Fact, MemoryContext, MemoryItem, MemoryManager
 from pydantic import ConfigDict, Field
 
 Kind = Literal["profile", "node", "turn"]
-_FACT_REF = re.compile(r"\[(f[1-9][0-9]*);")
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def fact_document(fact: Fact, user_id: str) -> Document:
-    return Document(
-        id=f"profile:{fact.id}",
-        page_content=fact.text,
-        metadata={
-            "kind": "profile", "id": fact.id, "user_id": user_id, "section": fact.section,
-            "sources": list(fact.sources), "learned": fact.learned.isoformat(),
-            "inferred": fact.inferred, "evidence": fact.evidence,
-            "confidence": fact.confidence, "supersedes": list(fact.supersedes),
-            "slot": fact.slot, "provenance": ",".join(fact.sources),
-        },
-    )
+def fact_document(item: MemoryItem, user_id: str, fact: Fact | None = None) -> Document:
+    """A recalled profile fact (``MemoryContext.profile_items``) as a Document; ``fact``,
+    the same fact in the current profile, adds its section, sources and confidence."""
+    metadata: dict[str, Any] = {
+        "kind": "profile", "id": item.id, "user_id": user_id,
+        "learned": item.start.date().isoformat() if item.start is not None else None,
+        "start": _iso(item.start), "end": _iso(item.end), "provenance": item.provenance,
+        "score": item.score,
+    }
+    if fact is not None and fact.id == item.id:
+        metadata.update(
+            section=fact.section, sources=list(fact.sources), inferred=fact.inferred,
+            evidence=fact.evidence, confidence=fact.confidence,
+            supersedes=list(fact.supersedes), slot=fact.slot,
+        )
+    return Document(id=f"profile:{item.id}", page_content=item.text, metadata=metadata)
 
 
 def item_document(item: MemoryItem, user_id: str) -> Document:
@@ -56,13 +57,13 @@ def item_document(item: MemoryItem, user_id: str) -> Document:
 
 def context_documents(context: MemoryContext, manager: MemoryManager,
                       kinds: tuple[Kind, ...] = ("profile", "node", "turn")) -> list[Document]:
-    """The documents of a recalled context (profile facts looked up by their ids)."""
+    """The documents of a recalled context: its profile facts (in recall order, with
+    details from the current profile), then nodes and turns by score."""
     docs: list[Document] = []
-    if "profile" in kinds and context.profile:
+    if "profile" in kinds and context.profile_items:
         facts = manager.profile().by_id()
-        for fact_id in dict.fromkeys(_FACT_REF.findall(context.profile)):
-            if fact_id in facts:
-                docs.append(fact_document(facts[fact_id], manager.user_id))
+        docs += [fact_document(item, manager.user_id, facts.get(item.id))
+                 for item in context.profile_items]
     items = [i for i in context.items if i.kind in kinds]
     items.sort(key=lambda i: i.score, reverse=True)
     docs += [item_document(i, manager.user_id) for i in items]

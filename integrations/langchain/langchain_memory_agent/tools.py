@@ -5,6 +5,11 @@ use: compare-and-set on the profile version, budget, history) with provenance so
 ``tool``. Invalid arguments come back to the agent as a clear error message and store
 nothing. The user comes from the run (runtime context, else ``config["configurable"]``).
 
+Text that looks like a prompt injection (``memory_agent.looks_like_injection``) is never
+stored. The "Standing instructions" section (rendered as instructions to the assistant) is
+closed to tools unless ``memory_tools(..., allow_instructions=True)``; even then, only for
+text that does not look like an injection.
+
     tools = memory_tools(factory)
     agent = create_agent(model, tools=tools, context_schema=UserContext)
 """
@@ -12,27 +17,32 @@ nothing. The user comes from the run (runtime context, else ``config["configurab
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
-from memory_agent import MemoryAgentError, MemoryManager, ProfileDocument, ProfileEdit
+from memory_agent import (
+    ExtractionOutcome,
+    Fact,
+    MemoryAgentError,
+    MemoryManager,
+    ProfileDocument,
+    ProfileEdit,
+    ProfileUpdate,
+    looks_like_injection,
+)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .managers import ManagerPool, MemoryManagerFactory, as_pool, resolve_ids
 
 Section = Literal["About", "Preferences", "Routines and schedule", "Goals",
-                  "Communication style"]
+                  "Communication style", "Standing instructions"]
+STANDING = "Standing instructions"
 FACT_ID = r"^f[1-9][0-9]{0,5}$"
 MAX_FACT_CHARS = 400
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@dataclass
-class _Plan:  # the shape MemoryManager.apply_profile_edits expects from a planner
-    edits: list[ProfileEdit]
-    rejected: list[Any] = field(default_factory=list)
+Planner = Callable[[ProfileDocument], ExtractionOutcome]
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -53,7 +63,15 @@ def _fact_text(value: str) -> str:
         msg = (f"Error: the fact is {len(text)} characters; keep it under {MAX_FACT_CHARS} "
                "(one short fact). Nothing was stored.")
         raise ToolException(msg)
+    if looks_like_injection(text):
+        msg = ("Error: the text reads like instructions to the system (a possible prompt "
+               "injection), not a fact about the user. Nothing was stored.")
+        raise ToolException(msg)
     return text
+
+
+def _outcome(*edits: ProfileEdit) -> ExtractionOutcome:
+    return ExtractionOutcome(edits=list(edits), rejected=[])
 
 
 class _MemoryTool(BaseTool):
@@ -63,6 +81,7 @@ class _MemoryTool(BaseTool):
 
     pool: ManagerPool
     token_budget: int | None = 600
+    allow_instructions: bool = False  # may tools write the "Standing instructions" section?
     handle_tool_error: bool = True
     handle_validation_error: Any = _validation_message
 
@@ -80,23 +99,26 @@ class _MemoryTool(BaseTool):
             raise ToolException(f"Error: {error}") from None
         return self.pool.get(user_id)
 
-    def _edit(self, config: RunnableConfig | None, plan: Any) -> ProfileDocument:
+    def _edit(self, config: RunnableConfig | None, plan: Planner) -> ProfileUpdate:
         manager = self._manager(config)
         try:
-            manager.apply_profile_edits(plan)
+            return manager.apply_profile_edits(plan)
+        except ToolException:
+            raise
         except ValidationError as error:
             raise ToolException(_validation_message(error)) from None
         except (MemoryAgentError, ValueError) as error:
             raise ToolException(f"Error: {error}. Nothing was stored.") from None
-        return manager.profile()
 
 
-def _known(doc: ProfileDocument, fact_id: str) -> None:
-    if doc.get(fact_id) is None:
+def _known(doc: ProfileDocument, fact_id: str) -> Fact:
+    fact = doc.get(fact_id)
+    if fact is None:
         ids = ", ".join(f"{f.id} ({f.text})" for f in doc.facts[:20]) or "none"
         msg = (f"Error: no fact {fact_id!r} in the profile. Known facts: {ids}. "
                "Use search_memory to find the id. Nothing was changed.")
         raise ToolException(msg)
+    return fact
 
 
 class SearchArgs(BaseModel):
@@ -135,22 +157,28 @@ class RememberFactTool(_MemoryTool):
     )
     args_schema: type[BaseModel] = RememberArgs
 
-    def _run(self, fact: str, config: RunnableConfig, section: str = "About") -> str:
+    def _run(self, fact: str, config: RunnableConfig, section: Section = "About") -> str:
+        if section == STANDING and not self.allow_instructions:
+            msg = (f"Error: section {STANDING!r} is not open to tools; use one of About, "
+                   "Preferences, Routines and schedule, Goals, Communication style. "
+                   "Nothing was stored.")
+            raise ToolException(msg)
         text = _fact_text(fact)
-        edit = ProfileEdit(op="add", section=section, text=text,
-                           sources=["tool"])
+        confirmed: list[str] = []
 
-        def plan(doc: ProfileDocument) -> _Plan:
+        def plan(doc: ProfileDocument) -> ExtractionOutcome:
+            confirmed.clear()
             same = [f for f in doc.facts if f.text.lower() == text.lower()]
             if same:
-                return _Plan([ProfileEdit(op="confirm", fact_id=same[0].id, sources=["tool"])])
-            return _Plan([edit])
+                confirmed.append(same[0].id)
+                return _outcome(ProfileEdit(op="confirm", fact_id=same[0].id, sources=["tool"]))
+            return _outcome(ProfileEdit(op="add", section=section, text=text, sources=["tool"]))
 
-        doc = self._edit(config, plan)
-        kept = [f for f in doc.facts if f.text.lower() == text.lower()]
+        update = self._edit(config, plan)
+        kept = update.added or confirmed
         if not kept:
             return "The fact could not be kept (the profile is over its token budget)."
-        return f"Remembered as {kept[-1].id}: {kept[-1].text}"
+        return f"Remembered as {kept[-1]}: {text}"
 
 
 class CorrectArgs(BaseModel):
@@ -170,16 +198,19 @@ class CorrectFactTool(_MemoryTool):
     def _run(self, fact_id: str, corrected_fact: str, config: RunnableConfig) -> str:
         text = _fact_text(corrected_fact)
 
-        def plan(doc: ProfileDocument) -> _Plan:
-            _known(doc, fact_id)
-            return _Plan([ProfileEdit(op="supersede", fact_id=fact_id, text=text,
-                                      sources=["tool"], reason="corrected by a tool call")])
+        def plan(doc: ProfileDocument) -> ExtractionOutcome:
+            old = _known(doc, fact_id)
+            if old.section == STANDING and not self.allow_instructions:
+                msg = (f"Error: {fact_id} is a standing instruction; tools cannot change "
+                       "those. Nothing was changed.")
+                raise ToolException(msg)
+            return _outcome(ProfileEdit(op="supersede", fact_id=fact_id, text=text,
+                                        sources=["tool"], reason="corrected by a tool call"))
 
-        doc = self._edit(config, plan)
-        new = next((f for f in doc.facts if fact_id in f.supersedes), None)
-        if new is None:
+        update = self._edit(config, plan)
+        if not update.added:
             return f"{fact_id} was retired, but the correction did not fit the profile budget."
-        return f"Corrected {fact_id}: now {new.id}: {new.text}"
+        return f"Corrected {fact_id}: now {update.added[-1]}: {text}"
 
 
 class ForgetArgs(BaseModel):
@@ -196,10 +227,10 @@ class ForgetFactTool(_MemoryTool):
     args_schema: type[BaseModel] = ForgetArgs
 
     def _run(self, fact_id: str, config: RunnableConfig, reason: str = "") -> str:
-        def plan(doc: ProfileDocument) -> _Plan:
+        def plan(doc: ProfileDocument) -> ExtractionOutcome:
             _known(doc, fact_id)
             why = f"removed by a tool call: {reason}" if reason else "removed by a tool call"
-            return _Plan([ProfileEdit(op="remove", fact_id=fact_id, reason=why[:200])])
+            return _outcome(ProfileEdit(op="remove", fact_id=fact_id, reason=why[:200]))
 
         self._edit(config, plan)
         return f"Forgot {fact_id}."
@@ -209,10 +240,15 @@ def memory_tools(
     managers: ManagerPool | MemoryManagerFactory | MemoryManager,
     *,
     token_budget: int | None = 600,
+    allow_instructions: bool = False,
     include: tuple[str, ...] = ("search_memory", "remember_fact", "correct_fact",
                                 "forget_fact"),
 ) -> list[BaseTool]:
-    """The memory tools, sharing one manager pool (``include`` picks a subset by name)."""
+    """The memory tools, sharing one manager pool (``include`` picks a subset by name).
+
+    ``allow_instructions=True`` lets ``remember_fact`` / ``correct_fact`` write the
+    "Standing instructions" section (text that looks like an injection is still refused).
+    """
     pool = as_pool(managers)
     kinds: dict[str, type[_MemoryTool]] = {
         "search_memory": SearchMemoryTool, "remember_fact": RememberFactTool,
@@ -222,5 +258,6 @@ def memory_tools(
     if unknown:
         msg = f"unknown memory tools {sorted(unknown)}; known: {sorted(kinds)}"
         raise ValueError(msg)
-    return [kinds[name](pool=pool, token_budget=token_budget)  # type: ignore[call-arg]
+    return [kinds[name](pool=pool, token_budget=token_budget,  # type: ignore[call-arg]
+                        allow_instructions=allow_instructions)
             for name in include]

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from memory_agent import FakeLLM, HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.types import Message
+from memory_agent import FakeLLM, HashingEmbedder, InMemoryStore, MemoryManager, Message
 
 from langchain_memory_agent import ManagerPool
 
@@ -37,9 +36,7 @@ def fact_responder(messages: Sequence[Message], schema: dict[str, Any] | None) -
     props = schema.get("properties", {})
     if "diet" in props:
         return json.dumps({"diet": "vegetarian" if "vegetarian" in text.lower() else ""})
-    from memory_agent.llm.fake import _minimal
-
-    return json.dumps(_minimal(schema, schema.get("$defs", {})))
+    return FakeLLM().complete(list(messages), json_schema=schema)  # a minimal valid answer
 
 
 @pytest.fixture

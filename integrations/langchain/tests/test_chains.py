@@ -116,3 +116,13 @@ def test_missing_user_and_bad_input(pool: ManagerPool) -> None:
     with pytest.raises(ValueError, match="input"):
         chain.invoke({"question": "hi"}, config=cfg())
     assert pool.users() == []
+
+
+def test_chain_with_no_text_records_nothing(pool: ManagerPool,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    chain = with_memory(PROMPT | RuleChatModel(rule=lambda m: "  ") | StrOutputParser(), pool)
+    with caplog.at_level("WARNING"):
+        assert chain.invoke({"input": "hi"}, config=cfg()).strip() == ""
+        assert "".join(chain.stream({"input": "hi"}, config=cfg())).strip() == ""
+    assert "no text" in caplog.text
+    assert turns(pool) == []

@@ -157,3 +157,15 @@ async def test_async_agent(pool: ManagerPool) -> None:
     assert result["messages"][-1].content == "I remember you are vegetarian."
     turns = pool.get("alice").store.get_turns("alice", session_id="s1")
     assert turns[0].assistant_message == "I remember you are vegetarian."
+
+
+def test_model_with_no_text_records_nothing(pool: ManagerPool,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    pool.get("dave").record("I like tofu", "Noted.", session_id="s0")
+    agent = create_agent(GenericFakeChatModel(messages=iter([""])),
+                         middleware=[MemoryMiddleware(pool)], context_schema=Ctx)
+    with caplog.at_level("WARNING"):
+        assert ask(agent, "hello?", context=Ctx("dave")) == ""
+    assert "no text" in caplog.text
+    turns = pool.get("dave").store.get_turns("dave")
+    assert [(t.session_id, t.user_message) for t in turns] == [("s0", "I like tofu")]

@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.prompts import ChatPromptTemplate
 from lc_fakes import RuleChatModel
-from memory_agent import FakeLLM, generate_structured
+from memory_agent import FakeLLM, ModelOutputError, generate_structured
 from pydantic import BaseModel
 
 from langchain_memory_agent import ChatLocalLlama, ChatModelLLM
@@ -132,3 +132,30 @@ def test_round_trip_memory_manager_on_a_langchain_model(make_manager: Any) -> No
     assert manager.flush() == []
     assert manager.tree().session_node("s1") is not None
     assert "Diet: vegetarian" in manager.profile_markdown()
+
+
+@pytest.mark.parametrize("reply", [AIMessage(""), AIMessage("   "),
+                                   AIMessage("", tool_calls=[{"name": "f", "args": {},
+                                                              "id": "c1"}])])
+def test_langchain_model_with_no_text_fails_clearly_and_stores_nothing(
+    make_manager: Any, reply: AIMessage
+) -> None:
+    """memory-agent on a LangChain model that answers with no text: the summary and the
+    profile update fail with ModelOutputError; the turns stay, nothing half-written."""
+    model = FakeMessagesListChatModel(responses=[reply])  # always the same reply
+    manager = make_manager(llm=ChatModelLLM(model))
+    manager.record("I'm vegetarian, any dinner idea?", "Try a curry.", session_id="s1")
+    with pytest.raises(ModelOutputError):  # background=False: the session's work runs here
+        manager.end_session("s1")
+    manager.flush()
+    assert manager.tree().session_node("s1") is None
+    assert manager.profile().is_empty()
+    assert [t.user_message for t in manager.store.get_turns(manager.user_id)] == \
+        ["I'm vegetarian, any dinner idea?"]
+    with pytest.raises(ModelOutputError):  # structured requests: validated, one repair
+        generate_structured(ChatModelLLM(model), [{"role": "user", "content": "q"}], Answer)
+
+
+def test_chat_local_llama_with_no_text() -> None:
+    message = ChatLocalLlama(llm=FakeLLM(responses=[""])).invoke("hi")
+    assert message.content == ""

@@ -60,3 +60,14 @@ def test_documents_carry_ids_times_and_provenance() -> None:
 def test_kinds_filter() -> None:
     docs = MemoryRetriever(manager=filled_manager(), k=10, kinds=("turn",)).invoke("dinner")
     assert docs and {d.metadata["kind"] for d in docs} == {"turn"}
+
+
+def test_profile_documents_follow_the_recalled_profile_items() -> None:
+    manager = filled_manager()
+    context = manager.recall("dinner vegetarian", token_budget=4000)
+    docs = MemoryRetriever(manager=manager, k=50, kinds=("profile",)).invoke("dinner vegetarian")
+    assert context.profile_items, "the fake model should have produced a profile fact"
+    assert [d.id for d in docs] == [f"profile:{i.id}" for i in context.profile_items]
+    assert [d.page_content for d in docs] == [i.text for i in context.profile_items]
+    assert all(d.metadata["provenance"] == i.provenance
+               for d, i in zip(docs, context.profile_items, strict=True))
