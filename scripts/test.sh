@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh local,dev
 # shellcheck disable=SC1091
 . .venv/bin/activate
-echo "==> ruff and mypy (strict) on the core"
-ruff check memory_agent tests benchmarks
+echo "==> ruff and mypy (strict) on the core and the LangChain integration"
+ruff check memory_agent tests benchmarks integrations/langchain
 mypy memory_agent
+(cd integrations/langchain && mypy)
 echo "==> pytest"
 set +e
 python -m pytest -ra "$@"
