@@ -119,21 +119,24 @@ def main() -> None:
             memory.recall("warm up", token_budget=args.budget)
             tree_ms, flat_ms, scored = [], [], []
             for q in range(args.queries):
-                query = f"What happened with the {rng.choice(TOPICS)} around day {rng.randint(0, n)}?"
+                topic, day = rng.choice(TOPICS), rng.randint(0, n)
+                query = f"What happened with the {topic} around day {day}?"
                 t1 = time.perf_counter()
                 memory.recall(query, token_budget=args.budget)
                 tree_ms.append((time.perf_counter() - t1) * 1000)
                 t2 = time.perf_counter()
                 qvec = embedder.embed_query(query)
                 hits = store.search_turns("bench", qvec, k=24)
-                items = [turn_item(t, s, max_tokens=200, count=memory.count_tokens) for t, s in hits]
+                items = [turn_item(t, s, max_tokens=200, count=memory.count_tokens)
+                         for t, s in hits]
                 assemble(query=query, budget=args.budget, profile=memory.profile(), nodes=[],
                          turns=items, count=memory.count_tokens, profile_share=0.4,
                          node_share=0.25)
                 flat_ms.append((time.perf_counter() - t2) * 1000)
                 if q % 20 == 19:
-                    print(f"  {q + 1}/{args.queries}: tree p50 {statistics.median(tree_ms):.1f} ms, "
-                          f"flat p50 {statistics.median(flat_ms):.1f} ms", flush=True)
+                    tree_p50, flat_p50 = statistics.median(tree_ms), statistics.median(flat_ms)
+                    print(f"  {q + 1}/{args.queries}: tree p50 {tree_p50:.1f} ms, "
+                          f"flat p50 {flat_p50:.1f} ms", flush=True)
             tree = memory.tree()
             scored.append(len(tree))
             results[str(n)] = {

@@ -114,8 +114,13 @@ _INJECTION_RE = re.compile(
     r"|disregard (all |the )?(previous|prior|above) |system prompt|you are now|"
     r"act as (an? )?(admin|administrator|root|developer)|\badministrator\b|"
     r"\badmin (rights|access|privileges)\b|"
-    r"jailbreak|developer mode|reveal (your|the) (instructions|prompt)",
-    re.IGNORECASE,
+    r"jailbreak|developer mode|reveal (your|the) (instructions|prompt)|"
+    # text that tries to open or close a block, or to speak as the system
+    r"<\s*/?\s*(memory|system|instructions?)\s*>|\[/?(INST|SYS)\]|<<\s*/?SYS\s*>>|"
+    r"(new|updated|override|overriding) (system )?(instructions|rules|prompt)|"
+    r"system (instructions|message|override)|^\s*(system|assistant)\s*:|"
+    r"(forget|ignore|override|bypass) (your|all|the) (guidelines|rules|instructions|safety)",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 

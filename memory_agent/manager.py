@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -18,12 +19,13 @@ from .errors import (
     ProfileBudgetError,
     ProfileConflictError,
     SessionStateError,
+    StoreError,
     UnknownSessionError,
 )
 from .extraction import ExtractionOutcome
 from .index import TreeIndex
 from .llm.base import LLM
-from .profile import ProfileDocument, diff_documents, parse_profile
+from .profile import ProfileDocument, diff_documents, parse_profile, parse_sources
 from .search import SearchInputs, search_memory
 from .store.base import HistoryEntry, Job, MemoryStore
 from .store.journal import TurnJournal
@@ -49,6 +51,12 @@ R = TypeVar("R")
 
 SESSION_JOB = "session"
 ROLLUP_JOB = "rollup"
+RESUMMARIZE_JOB = "resummarize"  # sessions whose summary must be written again (forget_fact)
+
+
+def _same_turn(a: Turn, b: Turn) -> bool:
+    return (a.user_message, a.assistant_message, utc(a.at)) == (
+        b.user_message, b.assistant_message, utc(b.at))
 
 
 @dataclass(frozen=True)
@@ -225,16 +233,41 @@ class MemoryManager:
             if state.ended:
                 msg = f"session {session_id!r} has ended; record new turns under a new session_id"
                 raise SessionStateError(msg)
-            turn = Turn(self.user_id, session_id, state.n_turns + 1, user_text,
-                        assistant_text, utc(at))
+            when = utc(at)
+
+            def make(index: int) -> Turn:
+                return Turn(self.user_id, session_id, index, user_text, assistant_text, when)
+
             if self.journal is not None:
-                self.journal.append(turn)
+                # the journal hands out the index atomically (several managers or processes
+                # sharing the data dir never pick the same one)
+                turn = self.journal.append_next(self.user_id, session_id,
+                                                floor=state.n_turns, make=make)
                 self._ingest_wanted.set()
             else:
-                vector = self.embedder.embed_documents([turn.text()])[0]
-                self.store.add_turns([turn], [vector])
+                turn = self._store_new_turn(session_id, state.n_turns, make)
             states[session_id] = _SessionState(turn.index, False)
         return turn
+
+    def _store_new_turn(self, session_id: str, known: int, make: Callable[[int], Turn]) -> Turn:
+        """Without a journal: write at the next index; if another writer took it, re-read the
+        session from the store and take the next free one (a few tries)."""
+        vector: list[float] | None = None
+        for _ in range(5):
+            turn = make(known + 1)
+            if vector is None:
+                vector = list(self.embedder.embed_documents([turn.text()])[0])
+            try:
+                self.store.add_turns([turn], [vector])
+                return turn
+            except StoreError:
+                if not self.store.get_turns(self.user_id, ids=[turn.id]):
+                    raise  # not a taken index: a real store failure
+                stored = {s.session_id: s for s in self.store.list_sessions(self.user_id)}
+                info = stored.get(session_id)
+                known = max(known + 1, info.n_turns if info else 0)
+        msg = f"session {session_id!r} kept changing under another writer; record again"
+        raise StoreError(msg)
 
     def _drain_turns(self) -> int:
         """Embed journaled turns and write them to the store; return how many."""
@@ -244,13 +277,32 @@ class MemoryManager:
             pending = self.journal.pending(self.user_id)
             if not pending:
                 return 0
-            stored = {t.id for t in self.store.get_turns(self.user_id, ids=[t.id for t in pending])}
-            fresh = [t for t in pending if t.id not in stored]  # a crash may have left both
+            stored = {t.id: t for t in
+                      self.store.get_turns(self.user_id, ids=[t.id for t in pending])}
+            fresh: list[Turn] = []
+            done: list[Turn] = []
+            for turn in pending:
+                twin = stored.get(turn.id)
+                if twin is None:
+                    fresh.append(turn)
+                elif _same_turn(twin, turn):
+                    done.append(turn)  # a crash after storing, before leaving the journal
+                else:  # another writer (another journal) took this index: move ours
+                    fresh.append(self._renumber(turn))
             if fresh:
                 vectors = self.embedder.embed_documents([t.text() for t in fresh])
                 self.store.add_turns(fresh, vectors)
-            self.journal.remove(pending)
+            self.journal.remove(done + fresh)
             return len(pending)
+
+    def _renumber(self, turn: Turn) -> Turn:
+        assert self.journal is not None
+        infos = {s.session_id: s for s in self.store.list_sessions(self.user_id)}
+        info = infos.get(turn.session_id)
+        moved = self.journal.renumber(turn, floor=info.n_turns if info else turn.index)
+        log.warning("turn %s of %s was taken by another writer; stored as %s",
+                    turn.id, self.user_id, moved.id)
+        return moved  # the journal's counter now keeps later record() calls above it
 
     def _ingest_loop(self) -> None:
         while not self._closing:
@@ -300,6 +352,7 @@ class MemoryManager:
     def _run_job(self, job: Job) -> None:
         if job.kind == SESSION_JOB:
             session_id = str(job.payload["session_id"])
+            self._ensure_ended(session_id)  # a crash may have come between journal and mark
             index = self._tree_index()
             summarize_session(self._backends, index, self.user_id, session_id)
             self.last_profile_update = update_profile(
@@ -310,9 +363,26 @@ class MemoryManager:
                 rollup(self._backends, index, self.user_id)
         elif job.kind == ROLLUP_JOB:
             rollup(self._backends, self._tree_index(), self.user_id)
+        elif job.kind == RESUMMARIZE_JOB:
+            index = self._tree_index()
+            for session_id in job.payload["session_ids"]:
+                if self.store.get_turns(self.user_id, session_id=str(session_id)):
+                    summarize_session(self._backends, index, self.user_id, str(session_id))
+            rollup(self._backends, index, self.user_id)
         else:
             log.warning("unknown job kind %r; dropped", job.kind)
         self.store.complete_job(job.id)
+
+    def _ensure_ended(self, session_id: str) -> None:
+        infos = {s.session_id: s for s in self.store.list_sessions(self.user_id)}
+        info = infos.get(session_id)
+        if info is not None and not info.ended:
+            self.store.mark_session_ended(self.user_id, session_id)
+        with self._lock:
+            states = self._session_states()
+            known = states.get(session_id)
+            if known is not None:
+                states[session_id] = _SessionState(known.n_turns, True)
 
     def flush(self, timeout: float | None = None) -> list[JobFailure]:
         """Wait for queued update work; return the jobs that failed (empty if none)."""
@@ -443,6 +513,83 @@ class MemoryManager:
             if self.journal is not None:
                 self.journal.forget_user(self.user_id)
             self.store.forget_user(self.user_id)
+            self._sessions = None
+            self._index = None
+
+    def forget_fact(self, fact_id: str) -> list[str]:
+        """Forget one profile fact: remove it from the profile and its history entries, and
+        queue the summaries of the sessions it came from to be written again.
+
+        Returns the ids of the sessions queued for re-summarisation. The turns themselves
+        stay (use :meth:`forget` to erase everything). Raises NotFoundError if no fact or
+        history entry has this id.
+        """
+        from .errors import NotFoundError
+        from .profile import ProfileEdit
+
+        if not isinstance(fact_id, str) or not fact_id:
+            from .errors import InvalidInputError
+
+            msg = f"fact_id must be a non-empty str such as 'f3', got {fact_id!r}"
+            raise InvalidInputError(msg)
+        kept = [h for h in self.store.get_history(self.user_id) if h.fact_id == fact_id]
+        fact = self.profile().get(fact_id)
+        if fact is None and not kept:
+            msg = f"no fact {fact_id!r} in the profile or history of {self.user_id!r}"
+            raise NotFoundError(msg)
+        sources = list(fact.sources if fact is not None else ())
+        for entry in kept:  # the marker names the turns a retired fact came from
+            found = re.search(r"src=([^\s}]+)", entry.marker)
+            if found:
+                try:
+                    sources += parse_sources(found.group(1))
+                except ValueError:
+                    log.warning("history entry of %s has an unreadable src", fact_id)
+        if fact is not None:
+            def plan(doc: ProfileDocument) -> ExtractionOutcome:
+                if doc.get(fact_id) is None:
+                    return ExtractionOutcome([], [])
+                return ExtractionOutcome(
+                    [ProfileEdit(op="remove", fact_id=fact_id, reason="forgotten")], [])
+
+            write_profile_edits(self._backends, self.user_id, plan, today=date.today(),
+                                now=utc())
+        self.store.delete_history(self.user_id, [fact_id])  # also the entry remove just made
+        sessions = sorted({src.split("#", 1)[0] for src in sources if "#" in src}
+                          & {s.session_id for s in self.store.list_sessions(self.user_id)})
+        if sessions:
+            job = Job(id=uuid.uuid4().hex, user_id=self.user_id, kind=RESUMMARIZE_JOB,
+                      payload={"session_ids": sessions}, created=utc())
+            self.store.add_job(job)
+            self._dispatch(job)
+        return sessions
+
+    def export(self, path: str | Path) -> Path:
+        """Write a complete, human-readable archive of this user's memory to directory
+        ``path``: ``profile.md``, ``turns.json``, ``sessions.json``, ``nodes.json``,
+        ``history.json`` and ``manifest.json``. Pending turns are stored first and queued
+        update work is finished, so the archive is complete. See :meth:`import_archive`.
+        """
+        from .archive import write_archive
+
+        self._drain_turns()
+        self.flush()
+        return write_archive(Path(path), self.user_id, self.store)
+
+    def import_archive(self, path: str | Path) -> None:
+        """Restore an archive written by :meth:`export` into this (empty) user's memory.
+
+        Turns and summaries are embedded again with this manager's embedder; the profile,
+        its history and the tree come back as they were, so recall gives the same results
+        with the same embedder. Raises InvalidInputError if the archive is malformed or
+        this user already has memory (``forget()`` first).
+        """
+        from .archive import read_archive, restore_archive
+
+        archive = read_archive(Path(path))
+        self._drain_turns()
+        with self._lock:
+            restore_archive(archive, self.user_id, self.store, self.embedder)
             self._sessions = None
             self._index = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,19 @@ def fmt_span(start: datetime | None, end: datetime | None) -> str:
     return a if a == b else f"{a}..{b}"
 
 
+_TAG = re.compile(r"<\s*/?\s*memory\s*>", re.IGNORECASE)
+
+
+def as_data(text: str) -> str:
+    """Stored text with anything that could close or reopen the memory block defused
+    (``</memory>`` becomes ``&lt;/memory&gt;``), so remembered text cannot end the data
+    section early or open a second one."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "&lt;").replace(">", "&gt;"), text)
+
+
 def render_item(item: MemoryItem) -> str:
     head = f"[{fmt_span(item.start, item.end)} · {item.provenance}]"
-    return f"{head} {item.text}"
+    return f"{head} {as_data(item.text)}"
 
 
 def render_context(ctx: MemoryContext) -> str:
@@ -37,9 +48,9 @@ def render_context(ctx: MemoryContext) -> str:
     parts = [OPEN, MEMORY_PREAMBLE]
     if ctx.standing_instructions:
         parts += ["", "## Standing instructions (from the user)"]
-        parts += [f"- {s}" for s in ctx.standing_instructions]
+        parts += [f"- {as_data(s)}" for s in ctx.standing_instructions]
     if ctx.profile.strip():
-        parts += ["", "## Profile", ctx.profile.strip()]
+        parts += ["", "## Profile", as_data(ctx.profile.strip())]
     if ctx.nodes:
         parts += ["", "## Summaries of past conversations"]
         parts += [render_item(n) for n in ctx.nodes]

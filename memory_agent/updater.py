@@ -7,6 +7,8 @@ failure (invalid model output, store error) leaves stored memory as it was.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -110,18 +112,29 @@ def _summarize_turns(b: Backends, turns: Sequence[Turn], session_id: str) -> str
                                   assistant_tokens=cfg.turn_prompt_tokens // 2),
             max_words=cfg.summary_words)},
     ]
-    return _one_paragraph(b.llm.complete(messages, max_tokens=cfg.summary_max_tokens))
+    return _one_paragraph(b.llm.complete(messages, max_tokens=cfg.summary_max_tokens),
+                          cfg.summary_max_tokens)
 
 
-def _one_paragraph(text: object) -> str:
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _one_paragraph(text: object, max_tokens: int = 400) -> str:
+    """A model's summary made safe to store: one line of printable text, at most
+    ``max_tokens`` tokens (cut at a word), else ModelOutputError."""
     if not isinstance(text, str):
         msg = f"model returned {type(text).__name__} instead of text"
         raise ModelOutputError(msg)
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        msg = "model returned an empty summary"
-        raise ModelOutputError(msg)
-    return cleaned[:4000]
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
+    cleaned = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", text)).split())
+    if not any(ch.isalnum() for ch in cleaned):
+        msg = f"model returned an empty summary: {text[:80]!r}"
+        raise ModelOutputError(msg, raw_output=text[:2000])
+    clipped = truncate_to_tokens(cleaned[: max_tokens * 8], max_tokens)
+    if clipped != cleaned:
+        clipped = clipped.rsplit(" ", 1)[0] if " " in clipped.strip() else clipped
+        clipped = clipped.rstrip() + " …"
+    return clipped
 
 
 def summarize_session(b: Backends, index: TreeIndex, user_id: str, session_id: str) -> list[Node]:
@@ -161,7 +174,8 @@ def _rollup_text(b: Backends, summaries: Sequence[str], start: datetime, end: da
             start=start.strftime("%Y-%m-%d"), end=end.strftime("%Y-%m-%d"),
             children=children, max_words=cfg.rollup_words)},
     ]
-    return _one_paragraph(b.llm.complete(messages, max_tokens=cfg.summary_max_tokens))
+    return _one_paragraph(b.llm.complete(messages, max_tokens=cfg.summary_max_tokens),
+                          cfg.summary_max_tokens)
 
 
 def rollup(b: Backends, index: TreeIndex, user_id: str) -> list[Node]:

@@ -113,6 +113,14 @@ class MemoryStore(ABC):
     def get_history(self, user_id: str) -> list[HistoryEntry]:
         """Kept facts, oldest first."""
 
+    def delete_history(self, user_id: str, fact_ids: Sequence[str]) -> None:
+        """Remove the kept entries of these facts (``forget_fact``).
+
+        Not abstract so that stores written before it keep working; they refuse.
+        """
+        msg = f"{type(self).__name__} cannot delete profile history entries"
+        raise NotImplementedError(msg)
+
     # --- journal -------------------------------------------------------------------------
     @abstractmethod
     def add_job(self, job: Job) -> None:

@@ -43,7 +43,13 @@ import numpy as np
 import numpy.typing as npt
 from chromadb.config import Settings
 
-from ..errors import InvalidInputError, MemoryAgentError, StoreError, UnknownSessionError
+from ..errors import (
+    InvalidInputError,
+    MemoryAgentError,
+    ProfileConflictError,
+    StoreError,
+    UnknownSessionError,
+)
 from ..types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
 from .base import HistoryEntry, Job, MemoryStore, Vector
 from .memory import (
@@ -89,6 +95,7 @@ class ChromaStore(MemoryStore):
         self._client = client
         self._location = location or "the given Chroma client"
         self._owns_client = False
+        self._sqlite_path: Path | None = None  # set for embedded stores (see forget_user)
         self._lock = threading.RLock()
         self._known_users: set[str] = set()
         self._last_seq = 0
@@ -117,7 +124,9 @@ class ChromaStore(MemoryStore):
         except Exception as exc:
             msg = f"cannot open the {location}: {exc} (check that it is a writable directory)"
             raise StoreError(msg) from exc
-        return cls._adopt(client, prefix, location)
+        store = cls._adopt(client, prefix, location)
+        store._sqlite_path = where / "chroma.sqlite3"
+        return store
 
     @classmethod
     def http(
@@ -209,6 +218,11 @@ class ChromaStore(MemoryStore):
                 raise StoreError(msg)
             sessions = self._updated_sessions(turns)
             self._register({t.user_id for t in turns})
+            # The session record first: its counts are idempotent (n_turns is the highest
+            # index), so a crash between the two writes leaves a session that already counts
+            # the turns the journal will store again, never stored turns it does not count
+            # (which would let the next record() reuse an index).
+            self._put_sessions(sessions)
             with self._guard("store turns"):
                 for part in _chunks(range(len(turns))):
                     col.add(
@@ -217,7 +231,6 @@ class ChromaStore(MemoryStore):
                         documents=[_turn_document(turns[i]) for i in part],
                         metadatas=_metas(_turn_meta(turns[i]) for i in part),
                     )
-            self._put_sessions(sessions)
 
     def get_turns(
         self, user_id: str, *, session_id: str | None = None, ids: Sequence[str] | None = None
@@ -297,10 +310,12 @@ class ChromaStore(MemoryStore):
             at = utc(t.at)
             old = infos.get((t.user_id, t.session_id))
             if old is None:
-                infos[(t.user_id, t.session_id)] = SessionInfo(t.session_id, 1, at, at, False)
+                infos[(t.user_id, t.session_id)] = SessionInfo(t.session_id, t.index, at, at,
+                                                                False)
             else:
                 infos[(t.user_id, t.session_id)] = SessionInfo(
-                    t.session_id, old.n_turns + 1, min(old.start, at), max(old.end, at), old.ended
+                    t.session_id, max(old.n_turns, t.index), min(old.start, at),
+                    max(old.end, at), old.ended,
                 )
         return infos
 
@@ -355,36 +370,54 @@ class ChromaStore(MemoryStore):
 
     # --- profile -------------------------------------------------------------------------
     def get_profile(self, user_id: str) -> StoredProfile | None:
-        with self._guard("read the profile"):
-            found = self._get_ids("profiles", [user_id], ["documents", "metadatas"])
-        if not found:
+        latest = self._profile_versions(user_id)
+        if not latest:
             return None
-        _, doc, meta, _ = found[0]
+        _, doc, meta, _ = latest[-1]
         return StoredProfile(doc or "", _int(meta, "version"))
+
+    def _profile_versions(self, user_id: str) -> list[_Record]:
+        """The user's stored profile versions, oldest first (usually one or two)."""
+        with self._guard("read the profile"):
+            found = self._get_all("profiles", {"user_id": user_id}, ["documents", "metadatas"])
+        return sorted(found, key=lambda r: _int(r[2], "version"))
 
     def put_profile(self, user_id: str, markdown: str, *, expected_version: int) -> int:
         """Write the profile if its stored version is ``expected_version`` (0 = none yet).
 
-        Limits of this compare-and-set: Chroma has no transactions or conditional writes,
-        so it is a read, a check and a write under a lock of this process. It is exact
-        between threads sharing this store object; two processes (or two ChromaStore
-        objects on one server) writing the same user's profile at the same moment can
-        both pass the check, and the later write wins. Keep one writer per user.
+        A real compare-and-set, also between processes and hosts sharing one Chroma: each
+        version is a record of its own, ``<user_id>/v<version>``, written with ``add``, which
+        Chroma ignores for an id it already holds (the first write wins). After writing,
+        the record is read back: if it carries another writer's token, that writer won the
+        version and this call raises ProfileConflictError. Older versions are then deleted.
         """
         validate_id(user_id, "user_id")
         with self._lock:
-            current = self.get_profile(user_id)
-            version = current.version if current is not None else 0
+            versions = self._profile_versions(user_id)
+            version = _int(versions[-1][2], "version") if versions else 0
             check_profile_version(user_id, version, expected_version)
             self._register({user_id})
+            new_version = version + 1
+            rid = _rid(user_id, f"v{new_version:012d}")
+            token = uuid.uuid4().hex
             with self._guard("store the profile"):
-                self._cols["profiles"].upsert(
-                    ids=[user_id],
+                self._cols["profiles"].add(
+                    ids=[rid],
                     embeddings=_embeddings([_NO_VECTOR]),
                     documents=[markdown],
-                    metadatas=_metas([{"user_id": user_id, "version": version + 1}]),
+                    metadatas=_metas([{"user_id": user_id, "version": new_version,
+                                       "writer": token}]),
                 )
-            return version + 1
+                written = self._get_ids("profiles", [rid], ["metadatas"])
+            if not written or written[0][2].get("writer") != token:
+                msg = (f"the profile of {user_id!r} changed (another writer stored version "
+                       f"{new_version} first); re-read it and apply the change again")
+                raise ProfileConflictError(msg)
+            old = [r[0] for r in versions]
+            if old:
+                with self._guard("prune old profile versions"):
+                    self._cols["profiles"].delete(ids=old)
+            return new_version
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
@@ -415,6 +448,22 @@ class ChromaStore(MemoryStore):
         kept = [(_history(doc, meta), _int(meta, "seq")) for _, doc, meta, _ in found]
         kept.sort(key=lambda item: (item[0].valid_to, item[1]))
         return [e for e, _ in kept]
+
+    def delete_history(self, user_id: str, fact_ids: Sequence[str]) -> None:
+        doomed = set(fact_ids)
+        if not doomed:
+            return
+        with self._lock:
+            with self._guard("read profile history"):
+                found = self._get_all("profile_history", {"user_id": user_id}, ["metadatas"])
+            ids = [rid for rid, _, meta, _ in found
+                   if _json_object(_str(meta, "data")).get("fact_id") in doomed]
+            if not ids:
+                return
+            with self._guard("delete profile history"):
+                self._cols["profile_history"].delete(ids=ids)
+            if self._sqlite_path is not None:
+                self._scrub({"profile_history": ids})
 
     def _next_seq(self) -> int:
         """An increasing number for ordering history (call with the lock held)."""
@@ -475,10 +524,60 @@ class ChromaStore(MemoryStore):
         return sorted(rid for rid, _, _, _ in found)
 
     def forget_user(self, user_id: str) -> None:
-        with self._lock, self._guard("forget a user"):
-            for kind in _KINDS:  # "users" last: a failed forget can be retried
-                self._cols[kind].delete(where={"user_id": user_id})
+        """Delete every record of the user; embedded, also scrub Chroma's files of their text.
+
+        Chroma keeps each write in its log (``embeddings_queue`` in ``chroma.sqlite3``) until
+        its vector index next persists (every ``hnsw:sync_threshold`` = 1,000 writes to a
+        collection), and its SQLite does not overwrite deleted rows. For an embedded store
+        the deleted records' log entries are therefore blanked and the file is vacuumed
+        (``scrub``). A server's files are out of reach: see docs/reliability.md.
+        """
+        with self._lock:
+            with self._guard("forget a user"):
+                doomed = {kind: self._cols[kind].get(where={"user_id": user_id}, include=[])["ids"]
+                          for kind in _KINDS}
+                for kind in _KINDS:  # "users" last: a failed forget can be retried
+                    self._cols[kind].delete(where={"user_id": user_id})
             self._known_users.discard(user_id)
+            if self._sqlite_path is not None:
+                self._scrub(doomed, user_id)
+
+    def _scrub(self, doomed: Mapping[str, Sequence[str]], user_id: str | None = None) -> None:
+        """Blank the log entries of deleted records and vacuum ``chroma.sqlite3``."""
+        import sqlite3
+
+        assert self._sqlite_path is not None
+        try:
+            db = sqlite3.connect(self._sqlite_path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            msg = f"could not open {self._sqlite_path} to scrub forgotten text: {exc}"
+            raise StoreError(msg) from exc
+        try:
+            db.execute("PRAGMA secure_delete=ON")
+            if user_id is not None:  # every record ever written for the user, also those
+                prefix = f"{user_id}/"  # deleted before (pruned profile versions, old nodes)
+                for col in self._cols.values():
+                    db.execute(
+                        "UPDATE embeddings_queue SET metadata = '{}' WHERE topic LIKE ? AND "
+                        "(id = ? OR substr(id, 1, ?) = ?)",
+                        [f"%/{col.id}", user_id, len(prefix), prefix],
+                    )
+            for kind, ids in doomed.items():
+                topic = f"%/{self._cols[kind].id}"
+                for part in _chunks(list(ids)):
+                    marks = ",".join("?" * len(part))
+                    db.execute(
+                        f"UPDATE embeddings_queue SET metadata = '{{}}' "
+                        f"WHERE topic LIKE ? AND id IN ({marks})",
+                        [topic, *part],
+                    )
+            db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            msg = (f"records were deleted but their text could not be scrubbed from "
+                   f"{self._sqlite_path}: {exc}; call forget again when Chroma is idle")
+            raise StoreError(msg) from exc
+        finally:
+            db.close()
 
     def _register(self, user_ids: Iterable[str]) -> None:
         """Record users in the ``users`` collection once per process (lock held)."""
@@ -693,6 +792,7 @@ def _node_meta(node: Node) -> Meta:
         "content_hash": node.content_hash,
         "parent": node.parent,
         "session_id": node.session_id,
+        "stale": node.stale,
     }
     return {
         "user_id": node.user_id,
@@ -716,6 +816,7 @@ def _node(rid: str, doc: str | None, meta: Mapping[str, Any]) -> Node:
         content_hash=_str(data, "content_hash"),
         parent=data.get("parent"),
         session_id=data.get("session_id"),
+        stale=bool(data.get("stale", False)),
     )
 
 

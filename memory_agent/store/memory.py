@@ -254,6 +254,12 @@ class InMemoryStore(MemoryStore):
         kept.sort(key=lambda item: (item[0].valid_to, item[1]))
         return [e for e, _ in kept]
 
+    def delete_history(self, user_id: str, fact_ids: Sequence[str]) -> None:
+        doomed = set(fact_ids)
+        with self._lock:
+            self._history = [item for item in self._history
+                             if not (item[0].user_id == user_id and item[0].fact_id in doomed)]
+
     # --- journal -------------------------------------------------------------------------
     def add_job(self, job: Job) -> None:
         validate_id(job.user_id, "user_id")
