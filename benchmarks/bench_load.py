@@ -18,19 +18,18 @@ import argparse
 import json
 import multiprocessing as mp
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import describe
+
+from memory_agent.store.chroma_server import LocalChromaServer
 
 HERE = Path(__file__).resolve().parent
 TOPICS = ["cooking", "hiking", "my sister", "the garden", "work deadlines", "a new bike",
@@ -40,32 +39,6 @@ TOPICS = ["cooking", "hiking", "my sister", "the garden", "work deadlines", "a n
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start_server(path: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).with_name("chroma")
-    command = [str(exe) if exe.exists() else (shutil.which("chroma") or "chroma"), "run",
-               "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    msg = f"chroma run did not answer on port {port}"
-    raise RuntimeError(msg)
 
 
 def client(index: int, port: int, turns: int, embedder: str, work: str, out: Any) -> None:
@@ -119,8 +92,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "load.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    port = free_port()
-    server = start_server(work / "chroma", port, work / "server.log")
+    server = LocalChromaServer(work / "chroma", log=work / "server.log")
+    server.start()
+    port = server.port
     try:
         queue: Any = mp.get_context("spawn").Queue()
         procs = [mp.get_context("spawn").Process(
@@ -134,12 +108,7 @@ def main() -> None:
             p.join()
         wall = time.perf_counter() - wall
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()  # by its own process id
         shutil.rmtree(work, ignore_errors=True)
     records = [x for r in results for x in r["record_ms"]]
     recalls = [x for r in results for x in r["recall_ms"]]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,56 +18,18 @@ import pytest
 from memory_agent import HashingEmbedder, MemoryManager
 from memory_agent.llm.fake import FakeLLM
 from memory_agent.store.chroma import ChromaStore
+from memory_agent.store.chroma_server import LocalChromaServer, chroma_executable
 from memory_agent.store.journal import TurnJournal
-
-from .test_store_contract import _chroma_executable, _free_port
 
 pytestmark = pytest.mark.chroma_server
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Server:
-    """``chroma run --path DIR --host 127.0.0.1 --port N``, restartable on the same port."""
-
-    def __init__(self, path: Path, port: int) -> None:
-        self.path, self.port = path, port
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        exe = _chroma_executable()
-        if exe is None:
-            pytest.skip("the chroma command is not installed")
-        with (self.path.parent / f"server-{self.port}.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                [exe, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port",
-                 str(self.port)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                url = f"http://127.0.0.1:{self.port}/api/v2/heartbeat"
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer on port {self.port}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # by its own pid
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=20)
-        self.proc = None
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "chroma-server", _free_port())
+def server(tmp_path: Path) -> Iterator[LocalChromaServer]:
+    if chroma_executable() is None:
+        pytest.skip("the chroma command is not installed")
+    running = LocalChromaServer(tmp_path / "chroma-server")
     running.start()
     try:
         yield running
@@ -77,7 +37,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
         running.stop()
 
 
-def test_two_client_processes_lose_no_turns_or_edits(server: Server, tmp_path: Path) -> None:
+def test_two_client_processes_lose_no_turns_or_edits(
+    server: LocalChromaServer, tmp_path: Path
+) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     jobs = []
     for i in range(2):
@@ -111,7 +73,7 @@ def test_two_client_processes_lose_no_turns_or_edits(server: Server, tmp_path: P
         store.close()
 
 
-def test_server_down_mid_run_keeps_turns_queued_then_ingests(server: Server,
+def test_server_down_mid_run_keeps_turns_queued_then_ingests(server: LocalChromaServer,
                                                              tmp_path: Path) -> None:
     store = ChromaStore.http("127.0.0.1", server.port)
     memory = MemoryManager(user_id="alice", store=store, llm=FakeLLM(),

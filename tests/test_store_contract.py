@@ -7,13 +7,7 @@ with ``-m "not chroma_server"``) and gives each test its own collection prefix.
 from __future__ import annotations
 
 import math
-import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -30,6 +24,7 @@ from memory_agent.errors import (
 from memory_agent.store import chroma as chroma_module
 from memory_agent.store.base import HistoryEntry, Job, MemoryStore
 from memory_agent.store.chroma import ChromaStore, parse_server_url
+from memory_agent.store.chroma_server import LocalChromaServer, chroma_executable, free_port
 from memory_agent.store.memory import InMemoryStore
 from memory_agent.types import Node, SessionInfo, StoredProfile, Turn
 
@@ -84,54 +79,13 @@ def job(user: str, jid: str, minutes: float, **payload: object) -> Job:
 
 
 # --- the stores ----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _chroma_executable() -> str | None:
-    beside = Path(sys.executable).with_name("chroma")
-    return str(beside) if beside.exists() else shutil.which("chroma")
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real ``chroma run`` on a free port; stopped by its own process id at the end."""
-    exe = _chroma_executable()
-    if exe is None:
+    if chroma_executable() is None:
         pytest.skip("the chroma command is not installed")
-    port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data.parent / "chroma-server.log").open("wb")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer on port {port} (exit {proc.poll()})")
-            time.sleep(0.1)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+    with LocalChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.host, server.port
 
 
 @pytest.fixture(
@@ -458,7 +412,7 @@ def test_from_settings_picks_data_dir_or_server(
     with pytest.raises(InvalidInputError):
         ChromaStore.from_settings(data_dir=tmp_path, server_url="http://127.0.0.1:8000")
 
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     monkeypatch.setenv(chroma_module.SERVER_ENV, f"http://127.0.0.1:{port}")
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
         ChromaStore.from_settings()
