@@ -36,7 +36,7 @@ class MemoryConfig(BaseModel):
     max_item_tokens: int = Field(default=200, ge=20)
     beam_width: int = Field(default=3, ge=1, le=64)
     session_beam: int = Field(default=4, ge=1, le=256)
-    turn_candidates: int = Field(default=24, ge=1, le=500)
+    turn_candidates: int = Field(default=24, ge=0, le=500)  # 0: none under the branches
     # turns found by a flat search over all sessions, added to those under the chosen branches
     # (a fallback when the tree's choice is unsure); 0 = search only the chosen sessions
     global_candidates: int = Field(default=24, ge=0, le=500)

@@ -55,7 +55,7 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
     unsummarized = [sid for sid in inputs.session_ids if tree.session_node(sid) is None]
     session_filter: list[str] | None = [*chosen, *unsummarized] if len(tree) else None
     hits: list[tuple[Turn, float]] = []
-    if session_filter is None or session_filter:
+    if cfg.turn_candidates and (session_filter is None or session_filter):
         hits = inputs.store.search_turns(
             inputs.user_id, qvec_list, k=cfg.turn_candidates, session_ids=session_filter
         )
