@@ -33,7 +33,7 @@ from datasets import Conversation, load
 from ingest import DEFAULT_DATA, cache_dir, user_id_for
 from machine import describe
 
-from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
+from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
 from memory_agent.retrieval import assemble, turn_item
 from memory_agent.text import words
 from memory_agent.types import MemoryContext, Turn
@@ -150,7 +150,13 @@ def main() -> None:
                         help="store made by ingest.py "
                              "(default: benchmarks/cache/<dataset>-default)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "retrieval.json")
+    parser.add_argument("--config", default="{}",
+                        help='MemoryConfig overrides for every method, as JSON, e.g. '
+                             '\'{"profile_share": 0.2}\'')
+    parser.add_argument("--label", default=None, help="store results under this key "
+                        "(default: the dataset name)")
     args = parser.parse_args()
+    config = MemoryConfig(**json.loads(args.config))
     cache = args.cache or cache_dir(HERE / "cache", args.dataset, "default")
     conversations = load(args.dataset, args.data)
     dia_maps = json.loads((cache / "dia_map.json").read_text())
@@ -165,7 +171,7 @@ def main() -> None:
         user = user_id_for(conv.id)
         print(f"evaluating {args.dataset}/{user}: {len(conv.qa)} questions", flush=True)
         memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
-                               background=False, resume=False)
+                               background=False, resume=False, config=config)
         evaluate(conv, memory, dia_maps.get(user, {}), results, timings)
         memory.close()
     table: dict[str, Any] = {}
@@ -179,11 +185,12 @@ def main() -> None:
             if method == "tree":
                 entry["node_covers_evidence"] = round(cell["node_cover_sum"] / n, 4)
             table[method][budget] = entry
+    key = args.label or args.dataset
     existing = json.loads(args.out.read_text()) if args.out.exists() else {}
-    existing[args.dataset] = table
-    existing.setdefault("_runs", {})[args.dataset] = {
-        "cache": str(cache), "mean_method_seconds": {m: round(statistics.fmean(v), 4)
-                                                     for m, v in timings.items()},
+    existing[key] = table
+    existing.setdefault("_runs", {})[key] = {
+        "cache": str(cache), "config_overrides": json.loads(args.config),
+        "mean_method_seconds": {m: round(statistics.fmean(v), 4) for m, v in timings.items()},
         **describe(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
