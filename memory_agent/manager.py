@@ -25,7 +25,13 @@ from .errors import (
 from .extraction import ExtractionOutcome
 from .index import TreeIndex
 from .llm.base import LLM
-from .profile import ProfileDocument, diff_documents, parse_profile, parse_sources
+from .profile import (
+    ProfileDocument,
+    as_datetime,
+    diff_documents,
+    parse_profile,
+    parse_sources,
+)
 from .search import SearchInputs, search_memory
 from .store.base import HistoryEntry, Job, MemoryStore
 from .store.journal import TurnJournal
@@ -51,6 +57,7 @@ R = TypeVar("R")
 
 SESSION_JOB = "session"
 ROLLUP_JOB = "rollup"
+FORGOTTEN = "(forgotten)"  # the text of a forgotten fact's tombstone in the history
 RESUMMARIZE_JOB = "resummarize"  # sessions whose summary must be written again (forget_fact)
 
 
@@ -555,6 +562,14 @@ class MemoryManager:
             write_profile_edits(self._backends, self.user_id, plan, today=date.today(),
                                 now=utc())
         self.store.delete_history(self.user_id, [fact_id])  # also the entry remove just made
+        # a tombstone without the text keeps the id reserved: ids are never reused
+        first = fact.learned if fact is not None else None
+        self.store.add_history([HistoryEntry(
+            user_id=self.user_id, fact_id=fact_id,
+            section=fact.section if fact is not None else kept[0].section, text=FORGOTTEN,
+            marker="", valid_from=as_datetime(first) if first else kept[0].valid_from,
+            valid_to=utc(), reason="forgotten at the user's request",
+        )])
         sessions = sorted({src.split("#", 1)[0] for src in sources if "#" in src}
                           & {s.session_id for s in self.store.list_sessions(self.user_id)})
         if sessions:

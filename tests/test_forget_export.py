@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent import HashingEmbedder, MemoryManager
+from memory_agent import ExtractionOutcome, HashingEmbedder, MemoryManager, ProfileEdit
 from memory_agent.config import MemoryConfig
 from memory_agent.errors import InvalidInputError, NotFoundError
 from memory_agent.store.chroma import ChromaStore
@@ -117,9 +117,17 @@ def test_forget_fact_removes_it_and_requeues_its_summaries(tmp_path: Path) -> No
     old = next(h for h in memory.profile_history() if h.text.endswith(f"{SECRET}0"))
     assert memory.forget_fact(current.id) == ["s1"]
     assert memory.profile().get(current.id) is None
-    assert current.id not in [h.fact_id for h in memory.profile_history()]
+
+    def entries(fact_id: str) -> list[tuple[str, str]]:
+        return [(h.text, h.marker) for h in memory.profile_history() if h.fact_id == fact_id]
+
+    assert entries(current.id) == [("(forgotten)", "")]  # a tombstone: no text, id reserved
     assert memory.forget_fact(old.fact_id) == ["s0"]  # a retired fact: its history goes
-    assert old.fact_id not in [h.fact_id for h in memory.profile_history()]
+    assert entries(old.fact_id) == [("(forgotten)", "")]
+    assert not any(SECRET in h.text or SECRET in h.marker for h in memory.profile_history())
+    added = memory.apply_profile_edits(lambda doc: ExtractionOutcome(
+        [ProfileEdit(op="add", section="Goals", text="Learn Italian", sources=["tool"])], []))
+    assert added.added and added.added[0] not in {current.id, old.fact_id}  # never reused
     assert memory.store.pending_jobs("alice") == []  # the re-summaries ran (background=False)
     assert memory.tree().verify() == []
     with pytest.raises(NotFoundError):
