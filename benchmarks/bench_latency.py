@@ -117,7 +117,7 @@ def main() -> None:
             memory = MemoryManager(user_id="bench", store=store, llm=FakeLLM(), embedder=embedder,
                                    background=False, resume=False)
             memory.recall("warm up", token_budget=args.budget)
-            tree_ms, flat_ms, scored = [], [], []
+            tree_ms, flat_ms = [], []
             for q in range(args.queries):
                 topic, day = rng.choice(TOPICS), rng.randint(0, n)
                 query = f"What happened with the {topic} around day {day}?"
@@ -138,7 +138,6 @@ def main() -> None:
                     print(f"  {q + 1}/{args.queries}: tree p50 {tree_p50:.1f} ms, "
                           f"flat p50 {flat_p50:.1f} ms", flush=True)
             tree = memory.tree()
-            scored.append(len(tree))
             results[str(n)] = {
                 "sessions": n, "turns": 5 * n, "tree_nodes": len(tree), "tree_height": tree.height,
                 "tree_recall_ms": {"p50": round(statistics.median(tree_ms), 2),

@@ -80,15 +80,16 @@ def main() -> None:
         dia_to_turn: dict[str, str] = {}
         for session in conv.sessions:
             done += 1
+            session_exchanges = exchanges(session)
             if session.id in ended:
-                for i, ex in enumerate(exchanges(session), 1):
+                for i, ex in enumerate(session_exchanges, 1):
                     dia_to_turn.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
                 continue
             t0 = time.perf_counter()
             calls0, ptok0 = llm.stats.calls, llm.stats.prompt_tokens
             ctok0 = llm.stats.completion_tokens
             stored = {t.index for t in memory.store.get_turns(user, session_id=session.id)}
-            for i, ex in enumerate(exchanges(session), 1):
+            for i, ex in enumerate(session_exchanges, 1):
                 if i not in stored:  # resumable mid-session too
                     memory.record(ex.user, ex.assistant, session_id=session.id, at=ex.at)
                 dia_to_turn.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
@@ -98,11 +99,11 @@ def main() -> None:
                 "seconds": round(seconds, 1), "model_calls": llm.stats.calls - calls0,
                 "prompt_tokens": llm.stats.prompt_tokens - ptok0,
                 "completion_tokens": llm.stats.completion_tokens - ctok0,
-                "turns": len(exchanges(session)),
+                "turns": len(session_exchanges),
             }
             stats_path.write_text(json.dumps(stats, indent=1))
             elapsed = time.perf_counter() - started
-            print(f"  [{done}/{total}] {user}/{session.id}: {len(exchanges(session))} turns, "
+            print(f"  [{done}/{total}] {user}/{session.id}: {len(session_exchanges)} turns, "
                   f"{seconds:.0f} s ({llm.stats.calls - calls0} model calls); "
                   f"elapsed {elapsed / 60:.1f} min", flush=True)
         mapping[user] = dia_to_turn

@@ -16,6 +16,8 @@ from typing import Any, ParamSpec, TypeVar
 from .config import MemoryConfig
 from .embeddings import Embedder
 from .errors import (
+    InvalidInputError,
+    NotFoundError,
     ProfileBudgetError,
     ProfileConflictError,
     SessionStateError,
@@ -27,6 +29,7 @@ from .index import TreeIndex
 from .llm.base import LLM
 from .profile import (
     ProfileDocument,
+    ProfileEdit,
     as_datetime,
     diff_documents,
     parse_profile,
@@ -230,8 +233,6 @@ class MemoryManager:
         user_text = clean_message(user_message, "user_message", max_chars=limit)
         assistant_text = clean_message(assistant_message, "assistant_message", max_chars=limit)
         if at is not None and not isinstance(at, datetime):
-            from .errors import InvalidInputError
-
             msg = f"at must be a datetime or None, got {type(at).__name__}"
             raise InvalidInputError(msg)
         with self._lock:
@@ -438,8 +439,6 @@ class MemoryManager:
         See :func:`memory_agent.search.search_memory`. ``to_prompt()`` of the result never
         exceeds the budget.
         """
-        from .errors import InvalidInputError
-
         text = clean_message(query, "query", max_chars=self.config.max_message_chars)
         self._drain_turns()  # nothing recorded is invisible
         budget = self.config.default_recall_budget if token_budget is None else token_budget
@@ -475,8 +474,6 @@ class MemoryManager:
         makes a concurrent background update raise ProfileConflictError instead of being
         overwritten.
         """
-        from .errors import InvalidInputError
-
         if not isinstance(markdown, str):
             msg = f"markdown must be str, got {type(markdown).__name__}"
             raise InvalidInputError(msg)
@@ -531,12 +528,7 @@ class MemoryManager:
         stay (use :meth:`forget` to erase everything). Raises NotFoundError if no fact or
         history entry has this id.
         """
-        from .errors import NotFoundError
-        from .profile import ProfileEdit
-
         if not isinstance(fact_id, str) or not fact_id:
-            from .errors import InvalidInputError
-
             msg = f"fact_id must be a non-empty str such as 'f3', got {fact_id!r}"
             raise InvalidInputError(msg)
         kept = [h for h in self.store.get_history(self.user_id) if h.fact_id == fact_id]

@@ -498,7 +498,6 @@ def fit_budget(
     order = sorted(doc.facts, key=support)
     dropped: list[Retired] = []
     keep = list(doc.facts)
-    # drop in bulk first (cheap), then one by one near the limit
     while keep and count_tokens(ProfileDocument(tuple(keep), doc.title).render()) > budget:
         victim = order.pop(0)
         keep.remove(victim)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from .profile import STANDING, Fact, ProfileDocument, as_datetime
+from .profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
 from .render import render_context
 from .text import overlap
 from .tokens import truncate_to_tokens
@@ -51,8 +51,6 @@ def fact_line(fact: Fact) -> str:
 
 
 def render_profile_facts(facts: Sequence[Fact]) -> str:
-    from .profile import SECTIONS
-
     lines: list[str] = []
     for name in SECTIONS:
         if name == STANDING:

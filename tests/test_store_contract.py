@@ -334,15 +334,18 @@ class TestStoreContract:
         store.put_profile("carol", "only a profile", expected_version=0)
         assert store.list_users() == ["ann", "bob", "carol"]
 
-        bob_before = (
-            store.get_turns("bob"),
-            store.list_sessions("bob"),
-            store.get_nodes("bob"),
-            store.get_node_vectors("bob", ["n1"]),
-            store.get_profile("bob"),
-            store.get_history("bob"),
-            store.pending_jobs("bob"),
-        )
+        def everything_of_bob() -> tuple[object, ...]:
+            return (
+                store.get_turns("bob"),
+                store.list_sessions("bob"),
+                store.get_nodes("bob"),
+                store.get_node_vectors("bob", ["n1"]),
+                store.get_profile("bob"),
+                store.get_history("bob"),
+                store.pending_jobs("bob"),
+            )
+
+        bob_before = everything_of_bob()
         store.forget_user("ann")
         assert store.list_users() == ["bob", "carol"]
         assert store.get_turns("ann") == []
@@ -354,15 +357,7 @@ class TestStoreContract:
         assert store.get_history("ann") == []
         assert store.pending_jobs("ann") == []
         assert [j.user_id for j in store.pending_jobs()] == ["bob"]
-        bob_after = (
-            store.get_turns("bob"),
-            store.list_sessions("bob"),
-            store.get_nodes("bob"),
-            store.get_node_vectors("bob", ["n1"]),
-            store.get_profile("bob"),
-            store.get_history("bob"),
-            store.pending_jobs("bob"),
-        )
+        bob_after = everything_of_bob()
         assert bob_after == bob_before
         assert len(bob_after[0]) == 1
 
