@@ -247,13 +247,19 @@ def update_profile(
         raise UnknownSessionError(msg)
     learned = turns[-1].at.date()
     b.notify(f"updating the profile from session {session_id}")
-    for chunk in _chunks(turns, b):
+    total = ProfileUpdate()
+    for chunk in _chunks(turns, b):  # a long session is read in chunks: report them all
         facts = extract_facts(b, chunk)
         result = write_profile_edits(
             b, user_id, partial(edits_from_extraction, facts=facts, turns=chunk),
             today=learned, now=now,
         )
-    return result
+        total.edits += result.edits
+        total.rejected += result.rejected
+        total.retired += result.retired
+        total.added += result.added
+        total.version = result.version
+    return total
 
 
 EditPlanner = Callable[[ProfileDocument], ExtractionOutcome]

@@ -312,3 +312,19 @@ def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manage
     merged = [f for f in doc.facts if f.text == "Chess, hiking, Italian"]
     reasons = [h.reason for h in memory.profile_history()]
     assert merged and any("merged" in r for r in reasons), (doc.render(), reasons)
+
+
+def test_profile_update_of_a_long_session_reports_every_chunk(make_manager):
+    config = MemoryConfig(transcript_chunk_tokens=200)
+    llm = TaskLLM([scripted_extraction({"location": "Lyon"}),
+                   scripted_extraction({"hobbies": "chess"})])
+    memory = make_manager(llm=llm, config=config)
+    memory.record("I live in Lyon. " + "Filler words about the weather today. " * 20, "ok",
+                  session_id="long", at=T0)
+    memory.record("I play chess every evening. " + "More filler about nothing. " * 20, "ok",
+                  session_id="long", at=T0)
+    memory.end_session("long")
+    update = memory.last_profile_update
+    assert update is not None
+    assert sorted(e.text for e in update.edits if e.text) == ["Hobbies: chess", "Lives in: Lyon"]
+    assert len(update.added) == 2 and update.version == memory.profile_version()
