@@ -1,0 +1,167 @@
+"""Markdown tables and plots from the committed benchmark results (no model, no store).
+
+Reads ``benchmarks/results/{retrieval,latency,answers,prefeval}.json`` (whichever exist) and
+writes next to them:
+
+- ``retrieval.md`` and ``retrieval.png`` (evidence recall versus budget, per method);
+- ``latency.md`` and ``latency.png`` (recall latency versus history size, tree versus flat);
+- ``answers.md`` (reader token F1 per context);
+- ``prefeval.png`` (accuracy versus distractor turns, per system and form).
+
+    pip install -e ".[bench]"    # matplotlib, for the plots
+    python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATASETS = ("locomo", "realtalk")
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _command(run: dict[str, Any] | None) -> str:
+    return f"`{run['command']}`" if run and run.get("command") else "(not recorded)"
+
+
+def retrieval_markdown(data: dict[str, Any]) -> str:
+    lines = ["# Evidence recall (share of evidence messages present verbatim in the context)", ""]
+    for dataset in [d for d in data if not d.startswith("_")]:
+        table = data[dataset]
+        budgets = sorted(next(iter(table.values())), key=int)
+        n = next(iter(table.values()))[budgets[0]]["n"]
+        lines += [f"## {dataset} ({n} questions)", "",
+                  "| method | " + " | ".join(f"B={b}" for b in budgets) + " |",
+                  "|---|" + "---:|" * len(budgets)]
+        for method, cells in table.items():
+            lines.append(f"| {method} | " + " | ".join(
+                f"{cells[b]['evidence_recall']:.3f}" for b in budgets) + " |")
+        if "tree" in table:
+            lines.append("| tree: a returned summary covers an evidence turn | " + " | ".join(
+                f"{table['tree'][b].get('node_covers_evidence', 0):.3f}" for b in budgets) + " |")
+        run = data.get("_runs", {}).get(dataset)
+        lines += ["", f"Command: {_command(run)}", ""]
+    return "\n".join(lines)
+
+
+def latency_markdown(data: dict[str, Any]) -> str:
+    lines = ["# Recall latency versus history size (no language model; query embedding included)",
+             "", "| sessions | turns | tree p50 ms | tree p95 ms | flat p50 ms | flat p95 ms |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for size, row in sorted(data["by_sessions"].items(), key=lambda kv: int(kv[0])):
+        tree, flat = row["tree_recall_ms"], row["flat_dense_ms"]
+        lines.append(f"| {size} | {row['turns']} | {tree['p50']} | {tree['p95']} | "
+                     f"{flat['p50']} | {flat['p95']} |")
+    lines += ["", f"Targets: {data.get('targets')}", "", f"Command: {_command(data)}", ""]
+    return "\n".join(lines)
+
+
+def answers_markdown(data: dict[str, Any]) -> str:
+    lines = ["# Answer token F1 of the default local model per context", ""]
+    for dataset in [d for d in data if not d.startswith("_")]:
+        run = data.get("_runs", {}).get(dataset, {})
+        table = data[dataset]
+        cats = sorted({c for cell in table.values() for c in cell["per_category"]}, key=int)
+        lines += [f"## {dataset} ({run.get('questions')} seeded questions, seed "
+                  f"{run.get('seed')}, memory budget {run.get('budget')} tokens, flat = "
+                  f"{run.get('flat_method')}, reader context {run.get('n_ctx')})", "",
+                  "| context | F1 | " + " | ".join(f"cat {c}" for c in cats)
+                  + " | prompt tokens | reader seconds |",
+                  "|---|---:|" + "---:|" * len(cats) + "---:|---:|"]
+        for system, cell in table.items():
+            per = " | ".join(f"{cell['per_category'].get(c, float('nan')):.3f}" for c in cats)
+            lines.append(f"| {system} | {cell['f1']:.3f} | {per} | {cell['prompt_tokens']:.0f}"
+                         f" | {cell['reader_seconds']:.0f} |")
+        lines += ["", f"Command: {_command(run)}", ""]
+    return "\n".join(lines)
+
+
+def plots(results: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    retrieval = _load(results / "retrieval.json")
+    if retrieval:
+        datasets = [d for d in retrieval if not d.startswith("_")]
+        fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+        for ax, dataset in zip(axes[0], datasets, strict=True):
+            for method, cells in retrieval[dataset].items():
+                budgets = sorted(cells, key=int)
+                ax.plot([int(b) for b in budgets],
+                        [cells[b]["evidence_recall"] for b in budgets], marker="o", label=method)
+            ax.set(title=dataset, xlabel="context budget (tokens)", ylabel="evidence recall",
+                   ylim=(0, 1))
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(results / "retrieval.png", dpi=110)
+        written.append(results / "retrieval.png")
+    latency = _load(results / "latency.json")
+    if latency:
+        sizes = sorted(latency["by_sessions"], key=int)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for key, label in (("tree_recall_ms", "tree recall"), ("flat_dense_ms", "flat dense")):
+            for q, style in (("p50", "-o"), ("p95", "--x")):
+                ax.plot([int(s) for s in sizes],
+                        [latency["by_sessions"][s][key][q] for s in sizes], style,
+                        label=f"{label} {q}")
+        ax.set(xscale="log", xlabel="sessions in history", ylabel="ms",
+               title="recall latency vs history size")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(results / "latency.png", dpi=110)
+        written.append(results / "latency.png")
+    prefeval = _load(results / "prefeval.json")
+    if prefeval:
+        systems = [s for s in prefeval if not s.startswith("_")]
+        forms = sorted({f for s in systems for f in prefeval[s]})
+        fig, axes = plt.subplots(1, len(forms), figsize=(4.5 * len(forms), 4), squeeze=False)
+        for ax, form in zip(axes[0], forms, strict=True):
+            for system in systems:
+                cells = prefeval[system].get(form)
+                if not cells:
+                    continue
+                ns = sorted(cells, key=int)
+                style = "o-" if len(ns) > 1 else "s"
+                ax.plot([int(n) for n in ns], [cells[n]["accuracy"] for n in ns], style,
+                        label=system)
+            ax.set(title=form, xlabel="distractor turns", ylabel="accuracy", ylim=(0, 1),
+                   xscale="symlog")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(results / "prefeval.png", dpi=110)
+        written.append(results / "prefeval.png")
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--no-plots", action="store_true")
+    args = parser.parse_args()
+    for name, render in (("retrieval", retrieval_markdown), ("latency", latency_markdown),
+                         ("answers", answers_markdown)):
+        data = _load(args.results / f"{name}.json")
+        if data:
+            (args.results / f"{name}.md").write_text(render(data))
+            print(f"wrote {args.results / f'{name}.md'}")
+    if not args.no_plots:
+        for path in plots(args.results):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
