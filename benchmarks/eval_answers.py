@@ -211,6 +211,11 @@ def prompt_key(reader: LLM, messages: Sequence[Message]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def fully_ingested(store: ChromaStore, conv: Conversation) -> bool:
+    ended = {s.session_id for s in store.list_sessions(user_id_for(conv.id)) if s.ended}
+    return all(s.id in ended for s in conv.sessions)
+
+
 def make_reader(args: argparse.Namespace) -> LLM:
     if args.fake_llm:
         return FakeLLM()
@@ -256,7 +261,11 @@ def main() -> None:
     flat_method = best_flat_method(HERE / "results" / "retrieval.json", args.dataset,
                                    args.budget)
     answers = AnswerCache(HERE / "cache" / f"answers-{args.dataset}.jsonl")
-    picked = sample_questions(conversations, args.questions, args.seed)
+    complete = [c for c in conversations if fully_ingested(store, c)]
+    for conv in conversations:
+        if conv not in complete:
+            print(f"skipping {conv.id}: not fully ingested (run ingest.py to finish it)")
+    picked = sample_questions(complete, args.questions, args.seed)
     print(f"{args.dataset}: {len(picked)} questions x {len(systems)} systems "
           f"(flat = {flat_method}, B = {args.budget}, reader {reader.name}, "
           f"n_ctx {args.n_ctx})", flush=True)
@@ -327,7 +336,8 @@ def main() -> None:
     existing[args.dataset] = table
     existing.setdefault("_runs", {})[args.dataset] = {
         "budget": args.budget, "flat_method": flat_method, "questions": len(picked),
-        "seed": args.seed, "reader": reader.name, "n_ctx": args.n_ctx,
+        "seed": args.seed, "conversations": [c.id for c in complete],
+        "reader": reader.name, "n_ctx": args.n_ctx,
         "config_overrides": json.loads(args.config),
         "wall_seconds_this_run": round(wall, 1), **describe(),
     }

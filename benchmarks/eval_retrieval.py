@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import Conversation, load
-from ingest import DEFAULT_DATA, cache_dir, user_id_for
+from ingest import DEFAULT_DATA, cache_dir, turn_ids, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
@@ -159,7 +159,6 @@ def main() -> None:
     config = MemoryConfig(**json.loads(args.config))
     cache = args.cache or cache_dir(HERE / "cache", args.dataset, "default")
     conversations = load(args.dataset, args.data)
-    dia_maps = json.loads((cache / "dia_map.json").read_text())
     store = ChromaStore.persistent(cache / "chroma")
     embedder = E5Embedder()
     results: dict[str, Any] = {
@@ -167,12 +166,20 @@ def main() -> None:
             for b in BUDGETS} for m in METHODS
     }
     timings: dict[str, list[float]] = defaultdict(list)
+    evaluated: list[str] = []
     for conv in conversations:
         user = user_id_for(conv.id)
-        print(f"evaluating {args.dataset}/{user}: {len(conv.qa)} questions", flush=True)
         memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
                                background=False, resume=False, config=config)
-        evaluate(conv, memory, dia_maps.get(user, {}), results, timings)
+        ended = sum(1 for s in memory.sessions() if s.ended)
+        if ended < len(conv.sessions):
+            print(f"skipping {args.dataset}/{user}: only {ended} of {len(conv.sessions)} "
+                  "sessions ingested (run ingest.py to finish it)", flush=True)
+            memory.close()
+            continue
+        print(f"evaluating {args.dataset}/{user}: {len(conv.qa)} questions", flush=True)
+        evaluate(conv, memory, turn_ids(conv), results, timings)
+        evaluated.append(user)
         memory.close()
     table: dict[str, Any] = {}
     for method, cells in results.items():
@@ -190,6 +197,7 @@ def main() -> None:
     existing[key] = table
     existing.setdefault("_runs", {})[key] = {
         "cache": str(cache), "config_overrides": json.loads(args.config),
+        "conversations": evaluated, "conversations_in_data": len(conversations),
         "mean_method_seconds": {m: round(statistics.fmean(v), 4) for m, v in timings.items()},
         **describe(),
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from datasets import exchanges, load
+from datasets import Conversation, exchanges, load
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
@@ -37,6 +37,15 @@ def user_id_for(conversation_id: str) -> str:
 
 def cache_dir(root: Path, dataset: str, model_name: str) -> Path:
     return root / f"{dataset}-{re.sub(r'[^A-Za-z0-9.]+', '_', model_name)}"
+
+
+def turn_ids(conv: Conversation) -> dict[str, str]:
+    """Where each message (``dia_id``) is stored: the id of the turn that records it."""
+    out: dict[str, str] = {}
+    for session in conv.sessions:
+        for i, ex in enumerate(exchanges(session), 1):
+            out.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
+    return out
 
 
 def make_llm(args: argparse.Namespace) -> LLM:
