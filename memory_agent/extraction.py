@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from .profile import Fact, ProfileDocument, ProfileEdit, SectionName
+from .prompts import PROFILE_FIELD_DESCRIPTIONS
 from .text import content_words, overlap, stem
 from .types import Turn
 
@@ -69,10 +70,11 @@ DIET_CUES = _cues(
     "veggie plant dairy milk cheese egg eggs gluten lactose allergic allergy halal kosher "
     "tofu recipe recipes dinner lunch breakfast meal meals eat eating food cook cooking snack"
 )
+# only words about answers themselves: "long", "read" or "simple" alone say nothing about
+# how the user wants to be answered ("a long day", "I read a lot")
 STYLE_CUES = _cues(
-    "answer answers reply replies response responses short shorter brief concise long longer "
-    "detail detailed details explain explanation bullet bullets list summary quick read reading "
-    "simple simpler words step steps example examples tone formal casual"
+    "answer answers reply replies response responses concise explain explanation "
+    "bullet bullets format formatting tone formal"
 )
 LIKE_CUES = _cues(
     "love loves like likes enjoy enjoys favourite favorite fan prefer prefers into hate hates "
@@ -125,6 +127,21 @@ _INJECTION_RE = re.compile(
 
 
 MAX_VALUE_WORDS = 10
+
+# a value about the user never addresses someone: "your city" is the field's description
+# copied back, not a fact (standing instructions and answer style may speak to the assistant)
+_SECOND_PERSON = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
+_ADDRESSED_SLOTS = frozenset({"standing_instruction", "answer_style"})
+_DESCRIPTION_WORDS = {  # without the examples in parentheses: "vegan" is a real diet
+    slot: content_words(re.sub(r"\([^)]*\)", " ", text))
+    for slot, text in PROFILE_FIELD_DESCRIPTIONS.items()
+}
+
+
+def copies_field_description(slot: str, value: str) -> bool:
+    """True when the value only repeats its field's description ("city or country")."""
+    words = content_words(value)
+    return bool(words) and words <= _DESCRIPTION_WORDS.get(slot, set())
 
 
 def looks_like_injection(text: str) -> bool:
@@ -210,6 +227,11 @@ def edits_from_extraction(
             continue
         if "?" in value or len(value.split()) > MAX_VALUE_WORDS:
             rejected.append(Rejected(slot_name, value, "not a short fact (a copied sentence?)"))
+            continue
+        if copies_field_description(slot_name, value) or (
+            slot_name not in _ADDRESSED_SLOTS and _SECOND_PERSON.search(value)
+        ):
+            rejected.append(Rejected(slot_name, value, "repeats the field's description"))
             continue
         cited = cite(value, turns, spec)
         if not cited:

@@ -69,3 +69,31 @@ def test_empty_and_placeholder_values_are_ignored():
         ProfileDocument(), SessionFacts(name="None", age="unknown", pets="n/a", diet=""),
         turns("hello"))
     assert outcome.edits == [] and outcome.rejected == []
+
+
+def test_field_descriptions_and_session_facts_name_the_same_fields() -> None:
+    from memory_agent.prompts import EXTRACT_PROFILE_FIELDS, PROFILE_FIELD_DESCRIPTIONS
+
+    assert list(PROFILE_FIELD_DESCRIPTIONS) == list(SessionFacts.model_fields)
+    assert set(SLOTS) == set(SessionFacts.model_fields)
+    for name in SessionFacts.model_fields:
+        assert f"- {name}: " in EXTRACT_PROFILE_FIELDS
+
+
+def test_values_that_copy_the_field_description_are_rejected() -> None:
+    from memory_agent.extraction import copies_field_description
+
+    assert copies_field_description("location", "your city or country")
+    assert not copies_field_description("diet", "vegan")  # an example word is a real value
+    assert not copies_field_description("location", "Lyon")
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts(location="your city or country"),
+        turns("I moved to a new city last year and love my country."))
+    assert outcome.edits == []
+    assert [r.reason for r in outcome.rejected] == ["repeats the field's description"]
+
+
+def test_answer_style_is_not_inferred_from_unrelated_words() -> None:
+    # "long" and "read" alone are not about how the user wants answers
+    assert not supports("lengthy", "It was a long day, I read a book.", SLOTS["answer_style"])
+    assert supports("brief", "Please keep your answers brief.", SLOTS["answer_style"])
