@@ -43,6 +43,9 @@ class MemoryConfig(BaseModel):
     # how much a turn's score rises with the score of its session in the descent
     session_weight: float = Field(default=0.0, ge=0, le=5)
     lexical_weight: float = Field(default=0.3, ge=0, le=5)
+    # how often (at most) recall checks the store for turns other processes wrote or deleted
+    # (the in-memory turn index; see turn_index.py); 0 = before every recall
+    turn_index_refresh_seconds: float = Field(default=5.0, ge=0, le=86400)
     # tree
     fanout: int = Field(default=8, ge=2, le=64)
     period: Literal["month", "week", "none"] = "month"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .store.base import MemoryStore
-from .tree import Descent, SummaryTree
+from .tree import Descent, SummaryTree, session_node_id
 from .types import Node
 
 
@@ -20,6 +20,7 @@ class TreeIndex:
 
     def __init__(self, tree: SummaryTree, vectors: dict[str, np.ndarray]) -> None:
         self._tree = tree
+        self._summarized = _session_ids(tree)
         self._vectors = vectors
         self._lock = threading.RLock()
 
@@ -34,6 +35,11 @@ class TreeIndex:
     def tree(self) -> SummaryTree:
         return self._tree
 
+    @property
+    def summarized(self) -> frozenset[str]:
+        """The sessions that have a session node in the tree (kept with the tree)."""
+        return self._summarized
+
     def snapshot(self) -> SummaryTree:
         """A copy of the tree that later updates will not change."""
         with self._lock:
@@ -46,6 +52,7 @@ class TreeIndex:
             for node in nodes:
                 fresh.upsert(node)
             self._tree = fresh
+            self._summarized = _session_ids(fresh)
             for node, vector in zip(nodes, vectors, strict=True):
                 self._vectors[node.id] = np.asarray(vector, dtype=np.float32)
 
@@ -70,3 +77,9 @@ class TreeIndex:
             return dense + score_text(node)
 
         return tree.descend(score, beam=beam, session_beam=session_beam)
+
+
+def _session_ids(tree: SummaryTree) -> frozenset[str]:
+    """The sessions ``tree.session_node`` finds (their node ids are ``session_node_id(s)``)."""
+    prefix = session_node_id("")
+    return frozenset(n.id[len(prefix):] for n in tree.nodes if n.id.startswith(prefix))

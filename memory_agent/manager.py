@@ -41,6 +41,7 @@ from .store.journal import TurnJournal
 from .text import clean_message
 from .tokens import count_tokens as default_count_tokens
 from .tree import SummaryTree
+from .turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from .types import MemoryContext, SessionInfo, Turn, utc, validate_id
 from .updater import (
     Backends,
@@ -116,6 +117,9 @@ class MemoryManager:
         self._lock = threading.RLock()
         self._sessions: dict[str, _SessionState] | None = None
         self._index: TreeIndex | None = None
+        # None once the store turned out not to list turn vectors (recall then asks the store)
+        self._turns: TurnIndex | None = TurnIndex(
+            store, self.user_id, refresh_seconds=self.config.turn_index_refresh_seconds)
         self._worker = Worker(self._run_job, name=f"memory-agent:{user_id}") if background else None
         self.last_profile_update: ProfileUpdate | None = None
         self.journal = journal
@@ -267,6 +271,7 @@ class MemoryManager:
                 vector = list(self.embedder.embed_documents([turn.text()])[0])
             try:
                 self.store.add_turns([turn], [vector])
+                self._turns_stored([turn], [vector])
                 return turn
             except StoreError:
                 if not self.store.get_turns(self.user_id, ids=[turn.id]):
@@ -300,6 +305,9 @@ class MemoryManager:
             if fresh:
                 vectors = self.embedder.embed_documents([t.text() for t in fresh])
                 self.store.add_turns(fresh, vectors)
+                self._turns_stored(fresh, vectors)
+            if done and self._turns is not None:
+                self._turns.mark_dirty()  # stored by a process that died before counting them
             self.journal.remove(done + fresh)
             return len(pending)
 
@@ -423,6 +431,23 @@ class MemoryManager:
         self.close()
 
     # --- recall --------------------------------------------------------------------------
+    def _turns_stored(self, turns: list[Turn], vectors: list[list[float]]) -> None:
+        """Tell the turn index about turns this manager just stored (one add_turns call)."""
+        if self._turns is not None:
+            self._turns.added(turns, vectors)
+
+    def _turn_search(self) -> TurnSearch:
+        """The in-memory turn index, brought up to date (see turn_index.py for the rule)."""
+        if self._turns is not None:
+            try:
+                self._turns.sync()
+                return self._turns
+            except NotImplementedError:
+                log.info("%s cannot list turn vectors; recall searches turns in the store",
+                         type(self.store).__name__)
+                self._turns = None
+        return StoreTurnSearch(self.store, self.user_id)
+
     def _tree_index(self) -> TreeIndex:
         with self._lock:
             if self._index is None:
@@ -446,8 +471,8 @@ class MemoryManager:
             msg = f"token_budget must be a non-negative int, got {budget!r}"
             raise InvalidInputError(msg)
         inputs = SearchInputs(
-            store=self.store, embedder=self.embedder, config=self.config,
-            count_tokens=self.count_tokens, user_id=self.user_id, index=self._tree_index(),
+            turns=self._turn_search(), embedder=self.embedder, config=self.config,
+            count_tokens=self.count_tokens, index=self._tree_index(),
             session_ids=list(self._session_states()), profile=self.profile(),
         )
         return search_memory(inputs, text, budget)
@@ -519,6 +544,8 @@ class MemoryManager:
             self.store.forget_user(self.user_id)
             self._sessions = None
             self._index = None
+            if self._turns is not None:
+                self._turns.reset()
 
     def forget_fact(self, fact_id: str) -> list[str]:
         """Forget one profile fact: remove it from the profile and its history entries, and
@@ -599,6 +626,8 @@ class MemoryManager:
             restore_archive(archive, self.user_id, self.store, self.embedder)
             self._sessions = None
             self._index = None
+            if self._turns is not None:
+                self._turns.reset()
 
     def stats(self) -> dict[str, Any]:
         """Counts for display: sessions, turns, nodes, tree height, profile tokens."""

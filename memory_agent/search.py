@@ -1,7 +1,8 @@
 """Searching a user's memory for a query: tree descent, turn search, budget filling (I/O glue).
 
 Scoring and budgeting are pure (``tree.py``, ``retrieval.py``); this module wires them to the
-store and the embedder. ``MemoryManager.recall`` calls :func:`search_memory`.
+turn index (``turn_index.py``) and the embedder. ``MemoryManager.recall`` calls
+:func:`search_memory`.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from .embeddings import Embedder
 from .index import TreeIndex
 from .profile import ProfileDocument
 from .retrieval import assemble, node_item, turn_item
-from .store.base import MemoryStore
 from .text import overlap
-from .types import MemoryContext, MemoryItem, Turn
+from .turn_index import Hit, TurnSearch
+from .types import MemoryContext, MemoryItem
 
 
 @dataclass(frozen=True)
 class SearchInputs:
     """What a search needs besides the query: backends, settings and the user's state."""
 
-    store: MemoryStore
+    turns: TurnSearch  # the user's turns: similarity search and texts
     embedder: Embedder
     config: MemoryConfig
     count_tokens: Callable[[str], int]
-    user_id: str
     index: TreeIndex
     session_ids: Collection[str]  # every session of the user with recorded turns
     profile: ProfileDocument
@@ -43,8 +43,7 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
     not summarised yet, are searched and scored (cosine + lexical overlap).
     """
     cfg = inputs.config
-    qvec_list = inputs.embedder.embed_query(query)
-    qvec = np.asarray(qvec_list, dtype=np.float32)
+    qvec = np.asarray(inputs.embedder.embed_query(query), dtype=np.float32)
     tree = inputs.index.tree
     weight = cfg.lexical_weight
     descent = inputs.index.descend(
@@ -52,17 +51,18 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
         beam=cfg.beam_width, session_beam=cfg.session_beam,
     )
     chosen = [s.node.session_id for s in descent.sessions if s.node.session_id]
-    unsummarized = [sid for sid in inputs.session_ids if tree.session_node(sid) is None]
+    summarized = inputs.index.summarized
+    unsummarized = [sid for sid in inputs.session_ids if sid not in summarized]
     session_filter: list[str] | None = [*chosen, *unsummarized] if len(tree) else None
-    hits: list[tuple[Turn, float]] = []
+    found: list[Hit] = []
     if cfg.turn_candidates and (session_filter is None or session_filter):
-        hits = inputs.store.search_turns(
-            inputs.user_id, qvec_list, k=cfg.turn_candidates, session_ids=session_filter
-        )
+        found = inputs.turns.search(qvec, k=cfg.turn_candidates, session_ids=session_filter)
     if cfg.global_candidates and session_filter is not None:
-        seen = {t.id for t, _ in hits}
-        extra = inputs.store.search_turns(inputs.user_id, qvec_list, k=cfg.global_candidates)
-        hits += [(t, sim) for t, sim in extra if t.id not in seen]
+        seen = {tid for tid, _ in found}
+        extra = inputs.turns.search(qvec, k=cfg.global_candidates)
+        found += [(tid, sim) for tid, sim in extra if tid not in seen]
+    texts = inputs.turns.fetch([tid for tid, _ in found])  # only the candidates' texts
+    hits = [(texts[tid], sim) for tid, sim in found if tid in texts]
     session_score = {s.node.session_id: s.score for s in descent.visited if s.node.level == 1}
     turns = [
         turn_item(t, sim + weight * overlap(query, t.user_message + " " + t.assistant_message)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from memory_agent.errors import (
@@ -179,6 +180,35 @@ class TestStoreContract:
         assert [t.session_id for t, _ in hits] == ["c", "b"]
         assert store.search_turns("ann", basis(0), k=5, session_ids=[]) == []
         assert store.search_turns("ann", basis(0), k=5, session_ids=["zzz"]) == []
+
+    def test_turn_vectors_and_turn_write_counts(self, store: MemoryStore) -> None:
+        assert store.turn_versions("ann") == {}
+        assert store.get_turn_vectors("ann").ids == []
+        stretched = [2.0] + [0.0] * (DIM - 1)  # e_0, not normalised
+        store.add_turns([turn("ann", "a", 1, 0), turn("ann", "a", 2, 1)], [basis(0), stretched])
+        store.add_turns([turn("ann", "b", 1, 2)], [basis(1, 2, 0.5)])
+        store.add_turns([turn("bob", "a", 1, 0)], [basis(3)])
+        ((key, count),) = store.turn_versions("ann").items()
+        assert count == 2  # one per add_turns call
+        got = store.get_turn_vectors("ann")
+        assert sorted(got.ids) == ["a#1", "a#2", "b#1"] and got.new_ids == got.ids
+        assert got.vectors.shape == (3, DIM)
+        unit = {tid: row / np.linalg.norm(row) for tid, row in zip(got.ids, got.vectors,
+                                                                      strict=True)}
+        assert unit["a#2"] == pytest.approx(basis(0), abs=1e-6)
+        assert unit["b#1"] == pytest.approx(basis(1, 2, 0.5), abs=1e-6)
+        part = store.get_turn_vectors("ann", known=["a#1", "a#2", "gone#1"])
+        assert sorted(part.ids) == ["a#1", "a#2", "b#1"] and part.new_ids == ["b#1"]
+        assert part.vectors.shape == (1, DIM)
+        assert store.get_turn_vectors("ann", known=got.ids).new_ids == []
+        assert store.get_turn_vectors("bob").ids == ["a#1"]
+        store.forget_user("ann")
+        assert store.turn_versions("ann") == {} and store.get_turn_vectors("ann").ids == []
+        assert list(store.turn_versions("bob").values()) == [1]
+        store.add_turns([turn("ann", "a", 1, 5)], [basis(0)])
+        ((again, count),) = store.turn_versions("ann").items()
+        assert again != key and count == 1  # a count never carries on across a forget
+        assert store.list_users() == ["ann", "bob"]
 
     def test_two_users_never_see_each_other(self, store: MemoryStore) -> None:
         # Same session ids, turn ids, node ids and vectors for both users.

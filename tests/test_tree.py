@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from memory_agent.index import TreeIndex
 from memory_agent.tree import SummaryTree, TreeConfig, make_node, session_node_id, with_summary
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -139,3 +140,15 @@ def test_descend_follows_best_branches_to_sessions():
 def test_fanout_validation():
     with pytest.raises(ValueError):
         TreeConfig(fanout=1)
+
+
+def test_tree_index_knows_the_summarized_sessions():
+    tree = build(9, TreeConfig(fanout=3, period="none"))
+    index = TreeIndex(SummaryTree(tree.nodes), {})
+    asked = [f"s{i}" for i in range(12)]
+    assert sorted(index.summarized) == sorted(s for s in asked if tree.session_node(s))
+    changed = SummaryTree(index.tree.nodes)
+    added = changed.insert_session(session(10), TreeConfig(fanout=3, period="none"))
+    index.apply(added, [[0.0]] * len(added))
+    assert "s10" in index.summarized and "s9" not in index.summarized
+    assert len(index.summarized) == 10

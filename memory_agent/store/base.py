@@ -7,10 +7,13 @@ Vectors are computed by the caller (memory-agent's embedder) and passed in.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ..types import Node, SessionInfo, StoredProfile, Turn
 
@@ -42,6 +45,15 @@ class HistoryEntry:
     reason: str  # "superseded by f7", "removed by user edit", "dropped to fit budget", ...
 
 
+@dataclass(frozen=True)
+class TurnVectors:
+    """The ids of a user's stored turns, and the vectors of those the caller did not know."""
+
+    ids: list[str]  # every stored turn of the user (turn ids, e.g. ``day-1#3``)
+    new_ids: list[str]  # the ids not in ``known``, one per row of ``vectors``
+    vectors: npt.NDArray[np.float32]  # shape (len(new_ids), dim), as stored
+
+
 class MemoryStore(ABC):
     """Where memory lives. See ``ChromaStore`` (default) and ``InMemoryStore`` (reference)."""
 
@@ -66,6 +78,26 @@ class MemoryStore(ABC):
         session_ids: Sequence[str] | None = None,
     ) -> list[tuple[Turn, float]]:
         """The ``k`` turns most similar to ``vector`` (cosine similarity, higher is closer)."""
+
+    def get_turn_vectors(self, user_id: str, *, known: Collection[str] = ()) -> TurnVectors:
+        """The ids of every stored turn of the user, and the vectors of those not in ``known``.
+
+        Lets ``TurnIndex`` load a user's turn vectors once and later fetch only new ones.
+        Not abstract so that stores written before it keep working: recall then searches
+        with :meth:`search_turns` instead.
+        """
+        msg = f"{type(self).__name__} cannot list turn vectors"
+        raise NotImplementedError(msg)
+
+    def turn_versions(self, user_id: str) -> Mapping[str, int] | None:
+        """How many ``add_turns`` calls stored turns of the user, per writer key.
+
+        A cheap check that the user's turns changed (``TurnIndex``): every ``add_turns`` call
+        raises its writer's count by one after the turns are stored. ``forget_user`` removes
+        the counts, and a writer whose count was removed starts again under a new key, so a
+        key that vanishes means turns were deleted. None: the store cannot tell.
+        """
+        return None
 
     # --- sessions ------------------------------------------------------------------------
     @abstractmethod

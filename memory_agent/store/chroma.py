@@ -2,7 +2,9 @@
 
 Layout: one collection per record kind, named ``<prefix>_<kind>``: ``turns`` and ``nodes``
 hold the caller's vectors (cosine space); ``sessions``, ``profiles``, ``profile_history``,
-``jobs`` and ``users`` have no meaningful vector and carry the constant ``[1.0]``. Every
+``jobs`` and ``users`` have no meaningful vector and carry the constant ``[1.0]``. ``users``
+also holds, per user, one record for each store object that wrote turns: ``<user_id>/<key>``
+with its number of ``add_turns`` calls (``turn_versions``). Every
 record has a ``user_id`` metadata field; record ids are ``<user_id>/<id>`` (user ids cannot
 contain ``/``), so two users' records never collide (profiles and users are keyed by the
 user id, jobs by their globally unique job id). Every read is scoped to one user:
@@ -16,10 +18,11 @@ with five).
 Chroma's default embedding function downloads a model at run time: every collection is
 opened with ``embedding_function=None`` and every write passes vectors. Telemetry is off.
 
-Not transactional: a write touching two collections (turns + their session summary) is
-two writes, guarded by a process-local lock. Another process writing the same user's
-session concurrently can lose a session-summary update (never a turn). Run one writer
-per user (the manager does), or use the Chroma server with one writing process.
+Not transactional: a write touching two collections (turns + their session summary, then
+the turn-write counter) is several writes, guarded by a process-local lock. Another process
+writing the same user's session concurrently can lose a session-summary update (never a
+turn). Run one writer per user (the manager does), or use the Chroma server with one
+writing process.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import re
 import threading
 import time
 import uuid
+from collections import abc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -51,7 +55,7 @@ from ..errors import (
     UnknownSessionError,
 )
 from ..types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
-from .base import HistoryEntry, Job, MemoryStore, Vector
+from .base import HistoryEntry, Job, MemoryStore, TurnVectors, Vector
 from .memory import (
     check_lengths,
     check_profile_version,
@@ -76,6 +80,7 @@ _VECTOR_KINDS = frozenset({"turns", "nodes"})
 _NO_VECTOR = [1.0]
 _CHUNK = 5000  # below Chroma's max batch size (5461 embedded)
 _PAGE = 25_000  # one call for typical users; bounds the size of one response
+_IDLE_WRITER_SECONDS = 7 * 24 * 3600  # turn-write counters idle this long are pruned
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,400}$")
 _USER_PREFIX = "User: "
 _ASSISTANT_SEP = "\nAssistant: "
@@ -99,6 +104,8 @@ class ChromaStore(MemoryStore):
         self._lock = threading.RLock()
         self._known_users: set[str] = set()
         self._last_seq = 0
+        # per user: this object's turn-write counter key and its count of add_turns calls
+        self._turn_writes: dict[str, tuple[str, int]] = {}
         with self._guard("open its collections"):
             self._cols: dict[str, Collection] = {
                 kind: client.get_or_create_collection(
@@ -231,6 +238,7 @@ class ChromaStore(MemoryStore):
                         documents=[_turn_document(turns[i]) for i in part],
                         metadatas=_metas(_turn_meta(turns[i]) for i in part),
                     )
+            self._count_turn_writes({t.user_id for t in turns})
 
     def get_turns(
         self, user_id: str, *, session_id: str | None = None, ids: Sequence[str] | None = None
@@ -278,6 +286,64 @@ class ChromaStore(MemoryStore):
             (_turn(doc, meta), 1.0 - float(dist))
             for doc, meta, dist in zip(docs, metas, distances, strict=True)
         ]
+
+    def get_turn_vectors(self, user_id: str, *, known: abc.Collection[str] = ()) -> TurnVectors:
+        where = {"user_id": user_id}
+        with self._guard("read turn vectors"):
+            if not known:  # everything: one paged read with the vectors
+                ids: list[str] = []
+                parts = []
+                for page in self._pages("turns", where, ["embeddings"]):
+                    ids += [_local_id(rid) for rid in page["ids"]]
+                    parts.append(_vector_rows(page))
+                vectors = _stack(parts)
+                if len(set(ids)) < len(ids):  # a page boundary moved under a concurrent write
+                    first: dict[str, int] = {}
+                    for i, tid in enumerate(ids):
+                        first.setdefault(tid, i)
+                    keep = list(first.values())
+                    ids, vectors = [ids[i] for i in keep], vectors[keep]
+                return TurnVectors(ids, ids, vectors)
+            ids = list(dict.fromkeys(_local_id(rid) for page in self._pages("turns", where, [])
+                                     for rid in page["ids"]))
+            new = [tid for tid in ids if tid not in known]
+            found = self._get_ids("turns", [_rid(user_id, tid) for tid in new], ["embeddings"])
+        rows = {_local_id(rid): vec for rid, _, _, vec in found}
+        new = [tid for tid in new if tid in rows]  # deleted meanwhile
+        vectors = _stack([np.asarray([rows[tid] for tid in new], dtype=np.float32)])
+        return TurnVectors(ids, new, vectors)
+
+    def turn_versions(self, user_id: str) -> Mapping[str, int] | None:
+        with self._guard("read turn versions"):
+            found = self._get_all("users", {"user_id": user_id}, ["metadatas"])
+        return {_local_id(rid): _int(meta, "count") for rid, _, meta, _ in found if "/" in rid}
+
+    def _count_turn_writes(self, user_ids: Iterable[str]) -> None:
+        """Raise this store object's ``add_turns`` count of each user (lock held).
+
+        The count is a record of the ``users`` collection, ``<user>/<key>`` (a user's own
+        record is keyed by the bare user id, which cannot contain ``/``). If that record is gone
+        (first write, or ``forget_user`` from anywhere), counting restarts under a new key,
+        so readers see the old key vanish instead of a count that carries on. Then records
+        not updated for a week are deleted too (readers re-read the user's turns once).
+        """
+        now = time.time()
+        col = self._cols["users"]
+        for user_id in sorted(user_ids):
+            key, count = self._turn_writes.get(user_id, ("", 0))
+            with self._guard("count turn writes"):
+                if not key or not col.get(ids=[_rid(user_id, key)], include=[])["ids"]:
+                    key, count = uuid.uuid4().hex[:16], 0
+                    idle: Any = {"$and": [{"user_id": user_id},
+                                          {"updated_ts": {"$lt": now - _IDLE_WRITER_SECONDS}}]}
+                    col.delete(where=idle)
+                self._turn_writes[user_id] = (key, count + 1)
+                col.upsert(
+                    ids=[_rid(user_id, key)],
+                    embeddings=_embeddings([_NO_VECTOR]),
+                    metadatas=_metas([{"user_id": user_id, "count": count + 1,
+                                       "updated_ts": now}]),
+                )
 
     # --- sessions ------------------------------------------------------------------------
     def list_sessions(self, user_id: str) -> list[SessionInfo]:
@@ -521,7 +587,7 @@ class ChromaStore(MemoryStore):
         """
         with self._guard("list users"):
             found = self._get_all("users", None, [])
-        return sorted(rid for rid, _, _, _ in found)
+        return sorted(rid for rid, _, _, _ in found if "/" not in rid)  # not turn counters
 
     def forget_user(self, user_id: str) -> None:
         """Delete every record of the user; embedded, also scrub Chroma's files of their text.
@@ -539,6 +605,7 @@ class ChromaStore(MemoryStore):
                 for kind in _KINDS:  # "users" last: a failed forget can be retried
                     self._cols[kind].delete(where={"user_id": user_id})
             self._known_users.discard(user_id)
+            self._turn_writes.pop(user_id, None)
             if self._sqlite_path is not None:
                 self._scrub(doomed, user_id)
 
@@ -607,14 +674,18 @@ class ChromaStore(MemoryStore):
     def _get_all(self, kind: str, where: Any, include: Any) -> list[_Record]:
         """Every record matching ``where``, fetched in pages."""
         records: dict[str, _Record] = {}
+        for page in self._pages(kind, where, include):
+            records.update((r[0], r) for r in _records(page))
+        return list(records.values())
+
+    def _pages(self, kind: str, where: Any, include: Any) -> Iterator[Any]:
+        """Chroma ``get`` results of every record matching ``where``, ``_PAGE`` at a time."""
         offset = 0
         while True:
-            page = _records(
-                self._cols[kind].get(where=where, include=include, limit=_PAGE, offset=offset)
-            )
-            records.update((r[0], r) for r in page)
-            if len(page) < _PAGE:
-                return list(records.values())
+            page = self._cols[kind].get(where=where, include=include, limit=_PAGE, offset=offset)
+            yield page
+            if len(page["ids"]) < _PAGE:
+                return
             offset += _PAGE
 
     def _get_ids(self, kind: str, ids: Sequence[str], include: Any) -> list[_Record]:
@@ -681,6 +752,21 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 def _embeddings(rows: Iterable[Vector]) -> npt.NDArray[np.float32]:
     """Vectors as the 2-d float32 array Chroma stores."""
     return np.asarray([list(r) for r in rows], dtype=np.float32)
+
+
+def _vector_rows(result: Any) -> npt.NDArray[np.float32]:
+    """The ``embeddings`` of a Chroma ``get`` result as a 2-d float32 array."""
+    vectors = result.get("embeddings")
+    if vectors is None or len(vectors) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def _stack(parts: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    rows = [p for p in parts if p.size]
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    return rows[0] if len(rows) == 1 else np.concatenate(rows)
 
 
 def _metas(items: Iterable[Meta]) -> Any:

@@ -11,6 +11,9 @@ same suite against each):
 - ``mark_session_ended`` raises UnknownSessionError for a session without turns;
 - ``list_users`` lists users who wrote anything since their last ``forget_user``;
 - vectors of one kind (turns, nodes) must all have the same dimension (StoreError);
+- ``turn_versions`` counts the ``add_turns`` calls that stored turns of the user (one
+  writer here); ``forget_user`` removes the count, and counting starts again under a new
+  writer key (a count never carries on across a forget);
 - datetimes come back as aware UTC datetimes (naive ones are taken as UTC).
 """
 
@@ -19,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +31,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidInputError, ProfileConflictError, StoreError, UnknownSessionError
 from ..types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
-from .base import HistoryEntry, Job, MemoryStore, Vector
+from .base import HistoryEntry, Job, MemoryStore, TurnVectors, Vector
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -97,6 +101,7 @@ class InMemoryStore(MemoryStore):
         self._lock = threading.RLock()
         self._turns: dict[tuple[str, str], tuple[Turn, FloatArray]] = {}
         self._turn_vectors = _Vectors("turn")
+        self._turn_writes: dict[str, tuple[str, int]] = {}  # user -> (writer key, count)
         self._ended: set[tuple[str, str]] = set()
         self._nodes: dict[tuple[str, str], tuple[Node, list[float]]] = {}
         self._node_vectors = _Vectors("node")
@@ -121,6 +126,9 @@ class InMemoryStore(MemoryStore):
             for t, key, array in zip(turns, keys, arrays, strict=True):
                 self._turns[key] = (dataclasses.replace(t, at=utc(t.at)), array)
                 self._users.add(t.user_id)
+            for user_id in {t.user_id for t in turns}:
+                writer, count = self._turn_writes.get(user_id, (uuid.uuid4().hex[:8], 0))
+                self._turn_writes[user_id] = (writer, count + 1)
 
     def get_turns(
         self, user_id: str, *, session_id: str | None = None, ids: Sequence[str] | None = None
@@ -159,6 +167,20 @@ class InMemoryStore(MemoryStore):
         scores = np.stack([v for _, v in candidates]) @ query
         best = np.argsort(-scores, kind="stable")[:k]
         return [(candidates[i][0], float(scores[i])) for i in best]
+
+    def get_turn_vectors(self, user_id: str, *, known: Collection[str] = ()) -> TurnVectors:
+        with self._lock:
+            mine = [(tid, v) for (uid, tid), (_, v) in self._turns.items() if uid == user_id]
+            dim = self._turn_vectors.dim or 0
+        new = [(tid, v) for tid, v in mine if tid not in known]
+        vectors = (np.stack([v for _, v in new]).astype(np.float32) if new
+                   else np.zeros((0, dim), dtype=np.float32))
+        return TurnVectors([tid for tid, _ in mine], [tid for tid, _ in new], vectors)
+
+    def turn_versions(self, user_id: str) -> Mapping[str, int] | None:
+        with self._lock:
+            written = self._turn_writes.get(user_id)
+        return {} if written is None else {written[0]: written[1]}
 
     # --- sessions ------------------------------------------------------------------------
     def list_sessions(self, user_id: str) -> list[SessionInfo]:
@@ -289,6 +311,7 @@ class InMemoryStore(MemoryStore):
     def forget_user(self, user_id: str) -> None:
         with self._lock:
             self._turns = {k: v for k, v in self._turns.items() if k[0] != user_id}
+            self._turn_writes.pop(user_id, None)
             self._ended = {k for k in self._ended if k[0] != user_id}
             self._nodes = {k: v for k, v in self._nodes.items() if k[0] != user_id}
             self._profiles.pop(user_id, None)
