@@ -586,6 +586,7 @@ class Bench:
         self.shuffled = {r.id: shuffle_options(r, settings.seed) for r in self.records}
         self.rows: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
         self.phases: dict[str, float] = {}
+        self.profile_sizes: dict[str, dict[str, int]] = defaultdict(dict)
         self.started = time.perf_counter()
         self.new_answers = 0
         self._costs: dict[str, int] = {}
@@ -762,6 +763,10 @@ class Bench:
                 if not stale:
                     self.ingest(memory, plan, n)
                 self.timed(f"ingest/{form}/N<={n}", t0)
+                if not stale:  # the profile as the questions at this checkpoint see it
+                    profile = memory.profile()
+                    self.profile_sizes[form][str(n)] = memory.count_tokens(profile.render())
+                    self.profile_sizes[form][f"{n}_facts"] = len(profile.facts)
                 t0 = time.perf_counter()
                 window = self.raw_window(history_at(plan, n))
                 for record in self.asked:
@@ -821,6 +826,7 @@ class Bench:
             "phase_seconds_this_run": self.phases,
             "new_reader_answers_this_run": self.new_answers,
             "ingest_totals_all_runs": per_form,
+            "profile_tokens_at_checkpoint": dict(self.profile_sizes),
         }
         return dict(out)
 
