@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -56,6 +58,21 @@ def make_llm(args: argparse.Namespace) -> LLM:
     return LlamaCppLLM(args.model, n_threads=args.threads)
 
 
+def cost_summary(stats: dict[str, Any], dataset: str, model_name: str) -> dict[str, Any]:
+    """Per-session ingest cost (model calls, tokens, seconds) from ``ingest_stats.json``."""
+    rows = list(stats["sessions"].values())
+    keys = ("seconds", "model_calls", "prompt_tokens", "completion_tokens", "turns")
+    return {
+        "what": f"{dataset} ingestion through MemoryManager (record + end_session per session), "
+                f"model {model_name}",
+        "sessions_measured": len(rows),
+        "per_session": {k: {"mean": round(statistics.fmean(r[k] for r in rows), 1),
+                            "median": statistics.median(r[k] for r in rows)} for k in keys}
+        if rows else {},
+        "total_hours": round(sum(r["seconds"] for r in rows) / 3600, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", choices=["locomo", "realtalk"], required=True)
@@ -65,10 +82,20 @@ def main() -> None:
     parser.add_argument("--fake-llm", action="store_true", help="no model: extractive summaries")
     parser.add_argument("--threads", type=int, default=None,
                         help="llama.cpp threads (default: all cores; 1 on a busy machine)")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="only write results/ingest_<dataset>.json from the cached stats")
     args = parser.parse_args()
-    llm = make_llm(args)
     model_name = "fake" if args.fake_llm else (args.model or "default")
     out = cache_dir(args.cache, args.dataset, model_name)
+    summary_path = HERE / "results" / f"ingest_{args.dataset}.json"
+    if args.summary_only:
+        stats = json.loads((out / "ingest_stats.json").read_text())
+        summary = cost_summary(stats, args.dataset, model_name)
+        summary_path.write_text(json.dumps({**summary, "ingest_run": stats.get("run"),
+                                            "summary_written": describe()}, indent=2) + "\n")
+        print(f"wrote {summary_path}")
+        return
+    llm = make_llm(args)
     out.mkdir(parents=True, exist_ok=True)
     conversations = load(args.dataset, args.data)
     total = sum(len(c.sessions) for c in conversations)
@@ -120,6 +147,9 @@ def main() -> None:
     (out / "dia_map.json").write_text(json.dumps(mapping))
     stats["run"] = describe()
     stats_path.write_text(json.dumps(stats, indent=1))
+    if not args.fake_llm:
+        summary_path.write_text(json.dumps({**cost_summary(stats, args.dataset, model_name),
+                                            **stats["run"]}, indent=2) + "\n")
     print(f"done: {out}", flush=True)
 
 
