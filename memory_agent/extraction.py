@@ -59,6 +59,7 @@ class SlotSpec:
     label: str
     single: bool  # a new value supersedes the old one
     cues: frozenset[str] = frozenset()  # topic words that let a value be inferred, not stated
+    about_user: bool = True  # False where the value describes others (family, pets)
 
 
 def _cues(words: str) -> frozenset[str]:
@@ -92,8 +93,8 @@ SLOTS: dict[str, SlotSpec] = {
     "age": SlotSpec("About", "Age", True),
     "location": SlotSpec("About", "Lives in", True),
     "occupation": SlotSpec("About", "Work", True),
-    "family": SlotSpec("About", "Family", False),
-    "pets": SlotSpec("About", "Pets", False),
+    "family": SlotSpec("About", "Family", False, about_user=False),
+    "pets": SlotSpec("About", "Pets", False, about_user=False),
     "health": SlotSpec("About", "Health", False),
     "other": SlotSpec("About", "Other", False),
     "diet": SlotSpec("Preferences", "Diet", True, DIET_CUES),
@@ -186,12 +187,37 @@ def _snippet(texts: Sequence[str], limit: int = 90) -> str:
     return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+")
+# a sentence whose subject is someone else: it starts with "my wife", "our son", "she"...
+_OTHER_PERSON = re.compile(
+    r"^\s*(?:(?:and|but|so|also|well|oh|yes|yeah|haha)\W+)*"
+    r"(?:(?:my|our)\s+(?:\w+\s+)?(?:wife|husband|partner|boyfriend|girlfriend|fianc[eé]e?|"
+    r"son|daughter|kids?|child|children|baby|mom|mum|mother|dad|father|parents?|brother|"
+    r"sister|siblings?|grand\w+|aunt|uncle|cousin|niece|nephew|friends?|boss|coworkers?|"
+    r"colleagues?|neighbou?rs?|roommates?|team|dog|cat)\b|(?:he|she|they)\b)",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|myself|we)\b", re.IGNORECASE)
+
+
+def about_someone_else(value: str, text: str) -> bool:
+    """True when every sentence of ``text`` that mentions the value is about another person
+    ("My wife models clothing" does not make modelling the user's hobby; "My wife and I
+    hike" does make hiking one)."""
+    wanted = content_words(value)
+    mentions = [s for s in _SENTENCE.findall(text) if wanted & content_words(s)]
+    return bool(mentions) and all(
+        _OTHER_PERSON.search(s) and not _FIRST_PERSON.search(s) for s in mentions
+    )
+
+
 def supports(value: str, text: str, spec: SlotSpec, *, min_overlap: float = 0.5) -> bool:
     """Whether one user message backs a value: it states it (enough of the value's content
-    words appear in it), or, for fields that may be inferred, it is about the field's topic.
+    words appear in it, not as a fact about someone else), or, for fields that may be
+    inferred, it is about the field's topic.
     """
     if overlap(value, text) >= min_overlap:
-        return True
+        return not (spec.about_user and about_someone_else(value, text))
     return bool(spec.cues and spec.cues & content_words(text))
 
 

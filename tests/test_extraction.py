@@ -97,3 +97,20 @@ def test_answer_style_is_not_inferred_from_unrelated_words() -> None:
     # "long" and "read" alone are not about how the user wants answers
     assert not supports("lengthy", "It was a long day, I read a book.", SLOTS["answer_style"])
     assert supports("brief", "Please keep your answers brief.", SLOTS["answer_style"])
+
+
+def test_facts_about_other_people_do_not_become_the_users() -> None:
+    hobbies, job = SLOTS["hobbies"], SLOTS["occupation"]
+    assert not supports("modeling clothing", "My wife models clothing for a living.", hobbies)
+    assert not supports("nurse", "My older sister is a nurse.", job)
+    assert not supports("nurse", "She is a nurse at the clinic.", job)
+    assert supports("hiking", "My wife and I go hiking every weekend.", hobbies)
+    assert supports("nurse", "I am a nurse, my sister is a teacher.", job)
+    # family and pets are about others by definition
+    assert supports("wife Anna", "My wife Anna is a painter.", SLOTS["family"])
+
+
+def test_a_sentence_merely_mentioning_others_still_backs_the_user() -> None:
+    # chat often drops the "I": the subject here is still the user
+    assert supports("hiking", "Love hiking with my friends!", SLOTS["hobbies"])
+    assert not supports("hiking", "So my brother loves hiking.", SLOTS["hobbies"])
