@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import chromadb
 import pytest
+from chromadb.config import Settings
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
 from memory_agent.errors import ProfileConflictError
 from memory_agent.extraction import ExtractionOutcome
 from memory_agent.profile import ProfileDocument, ProfileEdit
 from memory_agent.store.base import MemoryStore
-from memory_agent.store.chroma import ChromaStore
+from memory_agent.store.chroma import DEFAULT_PREFIX, ChromaStore
 from memory_agent.store.journal import TurnJournal
+from memory_agent.types import StoredProfile
 
 from .fakes import TaskLLM, scripted_extraction
 
@@ -27,6 +32,22 @@ def _manager(store: MemoryStore, journal: TurnJournal | None = None,
 @pytest.fixture(params=["memory", "chroma"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> MemoryStore:
     return InMemoryStore() if request.param == "memory" else ChromaStore.persistent(tmp_path / "c")
+
+
+@pytest.fixture
+def journal() -> Iterator[Callable[[Path], TurnJournal]]:
+    """Opens journals and closes them after the test: a journal left to the garbage
+    collector closes its SQLite file (a WAL checkpoint) at a random moment of a later test,
+    pausing it for ~100 ms, long enough to reorder the races those tests set up."""
+    opened: list[TurnJournal] = []
+
+    def open_journal(path: Path) -> TurnJournal:
+        opened.append(TurnJournal(path))
+        return opened[-1]
+
+    yield open_journal
+    for j in opened:
+        j.close()
 
 
 def test_cas_between_store_objects_loses_no_edit(tmp_path: Path) -> None:
@@ -51,9 +72,142 @@ def test_cas_between_store_objects_loses_no_edit(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     final = stores[0].get_profile("ann")
+    for s in stores:
+        s.close()
     assert final is not None and final.version == 16
     assert sorted(final.markdown.rstrip(";").split(";")) == sorted(
         f"w{i}-{n}" for i in range(4) for n in range(4))
+
+
+class _Interleaving:
+    """A Chroma client whose profile collection runs a callback once, just before or just
+    after its next ``add`` (another writer's work, slipped into a compare-and-set)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.before_add: Callable[[], object] | None = None
+        self.after_add: Callable[[], object] | None = None
+        self.fail_update = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_or_create_collection(self, name: str, **kwargs: Any) -> Any:
+        collection = self._client.get_or_create_collection(name=name, **kwargs)
+        if name.endswith("_profiles"):
+            return _InterleavedCollection(collection, self)
+        return collection
+
+
+class _InterleavedCollection:
+    def __init__(self, collection: Any, hooks: _Interleaving) -> None:
+        self._collection = collection
+        self._hooks = hooks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def add(self, **kwargs: Any) -> None:
+        before, self._hooks.before_add = self._hooks.before_add, None
+        after, self._hooks.after_add = self._hooks.after_add, None
+        if before is not None:
+            before()
+        self._collection.add(**kwargs)
+        if after is not None:
+            after()
+
+    def update(self, **kwargs: Any) -> None:
+        if self._hooks.fail_update:
+            msg = "store unreachable"
+            raise ConnectionError(msg)
+        self._collection.update(**kwargs)
+
+
+def _client(path: Path) -> Any:
+    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+
+
+@pytest.fixture
+def slow_and_fast(tmp_path: Path) -> Iterator[tuple[_Interleaving, ChromaStore, ChromaStore]]:
+    """Two store objects on one data dir (no shared lock); the first can be interleaved."""
+    with _client(tmp_path / "c") as client:
+        hooked = _Interleaving(client)
+        yield hooked, ChromaStore(hooked), ChromaStore(client)  # type: ignore[arg-type]
+
+
+def _append(store: MemoryStore, text: str) -> int:
+    current = store.get_profile("ann")
+    assert current is not None
+    return store.put_profile("ann", current.markdown + text, expected_version=current.version)
+
+
+def test_cas_winner_overtaken_before_it_reads_back_is_acknowledged(
+    slow_and_fast: tuple[_Interleaving, ChromaStore, ChromaStore],
+) -> None:
+    """The flaky double edit, forced: the winner of version 2 is built on (and used to be
+    pruned) before it reads its record back; it must not be told it lost (it would apply
+    its edit again)."""
+    hooks, slow, fast = slow_and_fast
+    slow.put_profile("ann", "a;", expected_version=0)
+    hooks.after_add = lambda: _append(fast, "c;")  # sees slow's version 2, writes 3
+    assert slow.put_profile("ann", "a;b;", expected_version=1) == 2
+    assert fast.get_profile("ann") == StoredProfile("a;b;c;", 3)
+
+
+def test_cas_late_writer_cannot_claim_a_superseded_version(
+    slow_and_fast: tuple[_Interleaving, ChromaStore, ChromaStore],
+) -> None:
+    """The flaky lost edit, forced: while a writer that checked version 1 waits to add
+    version 2, others write versions 2 and 3 (version 2 used to be deleted by then); its
+    add must lose, not revive version 2 under version 3 and report success."""
+    hooks, slow, fast = slow_and_fast
+    slow.put_profile("ann", "a;", expected_version=0)
+
+    def overtake() -> None:
+        _append(fast, "c;")
+        _append(fast, "d;")
+
+    hooks.before_add = overtake
+    with pytest.raises(ProfileConflictError, match="version 2"):
+        slow.put_profile("ann", "a;b;", expected_version=1)
+    assert slow.get_profile("ann") == StoredProfile("a;c;d;", 3)
+    assert _append(slow, "b;") == 4  # applied again after the conflict: exactly once
+    assert fast.get_profile("ann") == StoredProfile("a;c;d;b;", 4)
+
+
+def test_cas_write_is_acknowledged_when_retiring_older_versions_fails(
+    slow_and_fast: tuple[_Interleaving, ChromaStore, ChromaStore], caplog: pytest.LogCaptureFixture,
+) -> None:
+    hooks, slow, fast = slow_and_fast
+    slow.put_profile("ann", "a;", expected_version=0)
+    hooks.fail_update = True  # the write lands, retiring version 1 fails: still acknowledged
+    assert slow.put_profile("ann", "a;b;", expected_version=1) == 2
+    assert "retire old profile versions" in caplog.text
+    hooks.fail_update = False
+    assert _append(fast, "c;") == 3
+    assert slow.get_profile("ann") == StoredProfile("a;b;c;", 3)
+
+
+def test_profiles_written_before_versions_were_retired_are_read_and_replaced(
+    tmp_path: Path,
+) -> None:
+    """Records of earlier releases (one per user, or versions without a ``live_for`` mark)."""
+    with _client(tmp_path / "c") as client:
+        profiles = client.get_or_create_collection(f"{DEFAULT_PREFIX}_profiles",
+                                                   embedding_function=None)
+        profiles.add(ids=["bob", "ann/v000000000003"], embeddings=[[1.0], [1.0]],
+                     documents=["single record", "versioned"],
+                     metadatas=[{"user_id": "bob", "version": 2},
+                                {"user_id": "ann", "version": 3, "writer": "old"}])
+        store = ChromaStore(client)
+        assert store.get_profile("bob") == StoredProfile("single record", 2)
+        assert store.get_profile("ann") == StoredProfile("versioned", 3)
+        assert store.put_profile("bob", "bob 3", expected_version=2) == 3
+        assert store.put_profile("ann", "ann 4", expected_version=3) == 4
+        assert store.get_profile("bob") == StoredProfile("bob 3", 3)
+        assert store.get_profile("ann") == StoredProfile("ann 4", 4)
+        with pytest.raises(ProfileConflictError):
+            store.put_profile("ann", "stale", expected_version=3)
 
 
 def test_persons_stale_edit_fails_clearly_and_background_replans(store: MemoryStore) -> None:
@@ -79,8 +233,9 @@ def test_persons_stale_edit_fails_clearly_and_background_replans(store: MemorySt
     assert "coffee" in text and "Run 10k" in text and update.version == memory.profile_version()
 
 
-def test_concurrent_threads_lose_no_turns(tmp_path: Path, store: MemoryStore) -> None:
-    memory = _manager(store, TurnJournal(tmp_path / "j.sqlite3"))
+def test_concurrent_threads_lose_no_turns(tmp_path: Path, store: MemoryStore,
+                                          journal: Callable[[Path], TurnJournal]) -> None:
+    memory = _manager(store, journal(tmp_path / "j.sqlite3"))
 
     def talk(i: int) -> None:
         for n in range(15):
@@ -100,11 +255,12 @@ def test_concurrent_threads_lose_no_turns(tmp_path: Path, store: MemoryStore) ->
         assert sorted(t.index for t in turns if t.session_id == s) == list(range(1, 31))
 
 
-def test_two_managers_sharing_a_journal_never_reuse_an_index(tmp_path: Path,
-                                                             store: MemoryStore) -> None:
+def test_two_managers_sharing_a_journal_never_reuse_an_index(
+    tmp_path: Path, store: MemoryStore, journal: Callable[[Path], TurnJournal],
+) -> None:
     path = tmp_path / "j.sqlite3"
-    first = _manager(store, TurnJournal(path))
-    second = _manager(store, TurnJournal(path))  # e.g. a second process on the same data dir
+    first = _manager(store, journal(path))
+    second = _manager(store, journal(path))  # e.g. a second process on the same data dir
     for n in range(10):
         (first if n % 3 else second).record(f"message {n}", "ok", session_id="shared")
     first.close()
@@ -114,10 +270,11 @@ def test_two_managers_sharing_a_journal_never_reuse_an_index(tmp_path: Path,
     assert sorted(t.user_message for t in turns) == sorted(f"message {n}" for n in range(10))
 
 
-def test_managers_with_separate_journals_renumber_instead_of_losing(tmp_path: Path,
-                                                                    store: MemoryStore) -> None:
-    first = _manager(store, TurnJournal(tmp_path / "a.sqlite3"))
-    second = _manager(store, TurnJournal(tmp_path / "b.sqlite3"))  # e.g. two hosts, one server
+def test_managers_with_separate_journals_renumber_instead_of_losing(
+    tmp_path: Path, store: MemoryStore, journal: Callable[[Path], TurnJournal],
+) -> None:
+    first = _manager(store, journal(tmp_path / "a.sqlite3"))
+    second = _manager(store, journal(tmp_path / "b.sqlite3"))  # e.g. two hosts, one server
     a = first.record("from the first client", "ok", session_id="shared")
     b = second.record("from the second client", "ok", session_id="shared")
     assert a.id == b.id  # both picked index 1 without seeing each other

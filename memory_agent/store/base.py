@@ -135,6 +135,9 @@ class MemoryStore(ABC):
         """Write the profile if its stored version is ``expected_version`` (0 = none yet).
 
         Returns the new version; raises ProfileConflictError if the version moved on.
+        The answer is exact, also between store objects and processes: a returned version
+        holds this write, and after ProfileConflictError nothing of it was written (so the
+        caller re-reads and applies its change again, once).
         """
 
     @abstractmethod

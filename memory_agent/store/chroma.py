@@ -2,7 +2,9 @@
 
 Layout: one collection per record kind, named ``<prefix>_<kind>``: ``turns`` and ``nodes``
 hold the caller's vectors (cosine space); ``sessions``, ``profiles``, ``profile_history``,
-``jobs`` and ``users`` have no meaningful vector and carry the constant ``[1.0]``. ``users``
+``jobs`` and ``users`` have no meaningful vector and carry the constant ``[1.0]``.
+``profiles`` holds ``<user_id>/v<version>`` per version ever written: the current one carries
+``live_for``, older ones are kept without text so no version is claimed twice. ``users``
 also holds, per user, one record for each store object that wrote turns: ``<user_id>/<key>``
 with its number of ``add_turns`` calls (``turn_versions``). Every
 record has a ``user_id`` metadata field; record ids are ``<user_id>/<id>`` (user ids cannot
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
 import threading
@@ -69,6 +72,8 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+log = logging.getLogger("memory_agent")
+
 HOME_ENV = "MEMORY_AGENT_HOME"
 SERVER_ENV = "MEMORY_AGENT_CHROMA_URL"
 DEFAULT_HOME = "~/.local/share/memory-agent"
@@ -78,6 +83,7 @@ Meta = dict[str, str | int | float | bool]
 _KINDS = ("turns", "nodes", "sessions", "profiles", "profile_history", "jobs", "users")
 _VECTOR_KINDS = frozenset({"turns", "nodes"})
 _NO_VECTOR = [1.0]
+_LIVE = "live_for"  # metadata of a current profile version: its user id (see put_profile)
 _CHUNK = 5000  # below Chroma's max batch size (5461 embedded)
 _PAGE = 25_000  # one call for typical users; bounds the size of one response
 _IDLE_WRITER_SECONDS = 7 * 24 * 3600  # turn-write counters idle this long are pruned
@@ -443,9 +449,13 @@ class ChromaStore(MemoryStore):
         return StoredProfile(doc or "", _int(meta, "version"))
 
     def _profile_versions(self, user_id: str) -> list[_Record]:
-        """The user's stored profile versions, oldest first (usually one or two)."""
+        """The user's live profile versions, oldest first (one, or two while a write is
+        retiring its predecessor); retired versions are not read."""
         with self._guard("read the profile"):
-            found = self._get_all("profiles", {"user_id": user_id}, ["documents", "metadatas"])
+            found = self._get_all("profiles", {_LIVE: user_id}, ["documents", "metadatas"])
+            if not found:  # none yet, or written before versions were retired (read as is)
+                found = self._get_all("profiles", {"user_id": user_id},
+                                      ["documents", "metadatas"])
         return sorted(found, key=lambda r: _int(r[2], "version"))
 
     def put_profile(self, user_id: str, markdown: str, *, expected_version: int) -> int:
@@ -455,7 +465,15 @@ class ChromaStore(MemoryStore):
         version is a record of its own, ``<user_id>/v<version>``, written with ``add``, which
         Chroma ignores for an id it already holds (the first write wins). After writing,
         the record is read back: if it carries another writer's token, that writer won the
-        version and this call raises ProfileConflictError. Older versions are then deleted.
+        version and this call raises ProfileConflictError, having written nothing.
+
+        Older versions are retired, never deleted: their text is blanked and their ``live_for``
+        mark removed, but the id stays taken. A deleted id could be claimed again by a
+        writer that read the profile before the deletion: it would "win" a version below
+        the current one (its edit lost although acknowledged), and the winner of a deleted
+        version would find no record to read back (a conflict reported for an edit that
+        was applied, so the caller applies it twice). Retired versions are removed by
+        ``forget_user``.
         """
         validate_id(user_id, "user_id")
         with self._lock:
@@ -472,18 +490,34 @@ class ChromaStore(MemoryStore):
                     embeddings=_embeddings([_NO_VECTOR]),
                     documents=[markdown],
                     metadatas=_metas([{"user_id": user_id, "version": new_version,
-                                       "writer": token}]),
+                                       "writer": token, _LIVE: user_id}]),
                 )
                 written = self._get_ids("profiles", [rid], ["metadatas"])
             if not written or written[0][2].get("writer") != token:
                 msg = (f"the profile of {user_id!r} changed (another writer stored version "
                        f"{new_version} first); re-read it and apply the change again")
                 raise ProfileConflictError(msg)
-            old = [r[0] for r in versions]
-            if old:
-                with self._guard("prune old profile versions"):
-                    self._cols["profiles"].delete(ids=old)
+            self._retire_profile_versions([r[0] for r in versions])
             return new_version
+
+    def _retire_profile_versions(self, ids: Sequence[str]) -> None:
+        """Blank superseded versions and drop their ``live_for`` mark (ids stay taken).
+
+        Best effort: the new version is already stored and wins every read, and a version
+        left live is retired by the next write, so a failure here is only logged.
+        """
+        if not ids:
+            return
+        try:
+            with self._guard("retire old profile versions"):
+                self._cols["profiles"].update(
+                    ids=list(ids),
+                    embeddings=_embeddings([_NO_VECTOR] * len(ids)),
+                    documents=[""] * len(ids),
+                    metadatas=[{_LIVE: None} for _ in ids],
+                )
+        except StoreError as error:
+            log.warning("%s; the next profile write retires them", error)
 
     def add_history(self, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
