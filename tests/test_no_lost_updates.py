@@ -270,14 +270,31 @@ def test_two_managers_sharing_a_journal_never_reuse_an_index(
     assert sorted(t.user_message for t in turns) == sorted(f"message {n}" for n in range(10))
 
 
+class _HeldWrites:
+    """A store whose turn writes wait for ``gate``: makes "the other client has not stored its
+    turn yet" certain instead of a matter of thread timing."""
+
+    def __init__(self, inner: MemoryStore, gate: threading.Event) -> None:
+        self._inner, self._gate = inner, gate
+
+    def add_turns(self, *args: Any, **kwargs: Any) -> Any:
+        assert self._gate.wait(30), "gate never opened"
+        return self._inner.add_turns(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def test_managers_with_separate_journals_renumber_instead_of_losing(
     tmp_path: Path, store: MemoryStore, journal: Callable[[Path], TurnJournal],
 ) -> None:
-    first = _manager(store, journal(tmp_path / "a.sqlite3"))
+    gate = threading.Event()  # the first client's turn reaches the store only when set
+    first = _manager(_HeldWrites(store, gate), journal(tmp_path / "a.sqlite3"))  # type: ignore[arg-type]
     second = _manager(store, journal(tmp_path / "b.sqlite3"))  # e.g. two hosts, one server
     a = first.record("from the first client", "ok", session_id="shared")
     b = second.record("from the second client", "ok", session_id="shared")
     assert a.id == b.id  # both picked index 1 without seeing each other
+    gate.set()
     first.close()
     second.close()
     turns = store.get_turns("alice", session_id="shared")
