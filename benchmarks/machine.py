@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -38,7 +39,7 @@ def describe(command: list[str] | None = None) -> dict[str, Any]:
                     cpu = line.split(":", 1)[1].strip()
                     break
     return {
-        "command": " ".join(command if command is not None else ["python", *sys.argv]),
+        "command": shlex.join(command if command is not None else ["python", *sys.argv]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
         "machine": {"cores": os.cpu_count(), "memory_gib": mem_gib, "cpu": cpu,
