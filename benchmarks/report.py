@@ -136,8 +136,9 @@ def plots(results: Path) -> list[Path]:
                 style = "o-" if len(ns) > 1 else "s"
                 ax.plot([int(n) for n in ns], [cells[n]["accuracy"] for n in ns], style,
                         label=system)
-            ax.set(title=form, xlabel="distractor turns", ylabel="accuracy", ylim=(0, 1),
-                   xscale="symlog")
+            top = max(int(n) for s in systems for n in prefeval[s].get(form, {}) or ["0"])
+            ax.set(title=form, xlabel="distractor turns (symlog)", ylabel="accuracy",
+                   ylim=(0, 1), xscale="symlog", xlim=(0, max(top, 1) * 1.5))
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         fig.tight_layout()
