@@ -211,6 +211,19 @@ def about_someone_else(value: str, text: str) -> bool:
     )
 
 
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+_NEGATED_LIKE = re.compile(
+    r"^(?:i\s+)?(?:dislikes?|hates?|avoids?|(?:do|does)(?:\s+not|n't)\s+(?:like|enjoy|want)|"
+    r"not|no)\s+(?P<rest>.+)$", re.IGNORECASE)
+
+
+def with_polarity(slot: str, value: str) -> tuple[str, str]:
+    """Small models often write a dislike into "likes" ("dislike VR games"): file it under
+    "dislikes" without the verb."""
+    match = _NEGATED_LIKE.match(value) if slot == "likes" else None
+    return ("dislikes", match.group("rest")) if match else (slot, value)
+
+
 def supports(value: str, text: str, spec: SlotSpec, *, min_overlap: float = 0.5) -> bool:
     """Whether one user message backs a value: it states it (enough of the value's content
     words appear in it, not as a fact about someone else), or, for fields that may be
@@ -247,9 +260,13 @@ def edits_from_extraction(
     edits: list[ProfileEdit] = []
     rejected: list[Rejected] = []
     current = list(doc.facts)
-    for slot_name, spec in SLOTS.items():
-        value = _clean(getattr(facts, slot_name))
+    values = [with_polarity(name, _clean(getattr(facts, name))) for name in SLOTS]
+    for slot_name, value in values:
+        spec = SLOTS[slot_name]
         if value.lower() in EMPTY_VALUES or len(value) < 2:
+            continue
+        if _LINK.search(value):
+            rejected.append(Rejected(slot_name, value, "a link, not a fact"))
             continue
         if "?" in value or len(value.split()) > MAX_VALUE_WORDS:
             rejected.append(Rejected(slot_name, value, "not a short fact (a copied sentence?)"))

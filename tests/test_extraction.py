@@ -114,3 +114,23 @@ def test_a_sentence_merely_mentioning_others_still_backs_the_user() -> None:
     # chat often drops the "I": the subject here is still the user
     assert supports("hiking", "Love hiking with my friends!", SLOTS["hobbies"])
     assert not supports("hiking", "So my brother loves hiking.", SLOTS["hobbies"])
+
+
+def test_a_dislike_written_as_a_like_is_filed_as_a_dislike() -> None:
+    from memory_agent.extraction import with_polarity
+
+    assert with_polarity("likes", "dislike VR games") == ("dislikes", "VR games")
+    assert with_polarity("likes", "doesn't like crowds") == ("dislikes", "crowds")
+    assert with_polarity("likes", "jazz") == ("likes", "jazz")
+    assert with_polarity("hobbies", "not much") == ("hobbies", "not much")
+    outcome = edits_from_extraction(ProfileDocument(), SessionFacts(likes="dislike VR games"),
+                                    turns("I really dislike VR games, they make me dizzy."))
+    [edit] = outcome.edits
+    assert edit.slot == "dislikes" and edit.text == "Dislikes: VR games"
+
+
+def test_links_are_not_facts() -> None:
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts(other="https://example.org/page"),
+        turns("See https://example.org/page for details."))
+    assert outcome.edits == [] and outcome.rejected[0].reason == "a link, not a fact"
