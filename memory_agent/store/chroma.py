@@ -679,6 +679,7 @@ class ChromaStore(MemoryStore):
             raise StoreError(msg) from exc
         finally:
             db.close()
+        _scrub_hnsw_lengths(self._sqlite_path.parent)
 
     def _register(self, user_ids: Iterable[str]) -> None:
         """Record users in the ``users`` collection once per process (lock held)."""
@@ -776,6 +777,35 @@ def _rid(user_id: str, local_id: str) -> str:
 
 def _local_id(rid: str) -> str:
     return rid.split("/", 1)[1]
+
+
+# An HNSW ``length.bin`` holds one int32 link-list size per slot (a few hundred bytes at most);
+# Chroma writes its unused slots from uninitialised memory, which can hold fragments of text
+# the process handled (seen: a forgotten user's words). Values this large are never sizes.
+_MAX_LINK_LIST_BYTES = 1 << 24
+
+
+def _scrub_hnsw_lengths(root: Path) -> None:
+    """Zero the garbage slots of every HNSW ``length.bin`` under ``root`` (valid sizes are
+    small, so only impossible values are touched; the index reads the same afterwards)."""
+
+    for path in root.glob("*/length.bin"):
+        try:
+            raw = bytearray(path.read_bytes())
+        except OSError:
+            continue
+        usable = len(raw) - len(raw) % 4
+        values = np.frombuffer(memoryview(raw)[:usable], dtype="<u4").copy()
+        garbage = values >= _MAX_LINK_LIST_BYTES
+        if not garbage.any():
+            continue
+        values[garbage] = 0
+        raw[:usable] = values.tobytes()
+        try:
+            path.write_bytes(bytes(raw))
+        except OSError as exc:
+            msg = f"could not scrub {path} after forgetting: {exc}"
+            raise StoreError(msg) from exc
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
