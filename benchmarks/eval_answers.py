@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import QA, Conversation, load
 from eval_retrieval import BM25, flat_context, rrf
-from ingest import DEFAULT_DATA, cache_dir, user_id_for
+from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
@@ -209,11 +209,6 @@ class AnswerCache:
 def prompt_key(reader: LLM, messages: Sequence[Message]) -> str:
     text = reader.name + "\n" + "\n".join(f"{m['role']}: {m['content']}" for m in messages)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def fully_ingested(store: ChromaStore, conv: Conversation) -> bool:
-    ended = {s.session_id for s in store.list_sessions(user_id_for(conv.id)) if s.ended}
-    return all(s.id in ended for s in conv.sessions)
 
 
 def make_reader(args: argparse.Namespace) -> LLM:

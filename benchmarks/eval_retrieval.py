@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import Conversation, load
-from ingest import DEFAULT_DATA, cache_dir, turn_ids, user_id_for
+from ingest import DEFAULT_DATA, cache_dir, fully_ingested, turn_ids, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
@@ -171,10 +171,9 @@ def main() -> None:
         user = user_id_for(conv.id)
         memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
                                background=False, resume=False, config=config)
-        ended = sum(1 for s in memory.sessions() if s.ended)
-        if ended < len(conv.sessions):
-            print(f"skipping {args.dataset}/{user}: only {ended} of {len(conv.sessions)} "
-                  "sessions ingested (run ingest.py to finish it)", flush=True)
+        if not fully_ingested(store, conv):
+            print(f"skipping {args.dataset}/{user}: not fully ingested "
+                  "(run ingest.py to finish it)", flush=True)
             memory.close()
             continue
         print(f"evaluating {args.dataset}/{user}: {len(conv.qa)} questions", flush=True)

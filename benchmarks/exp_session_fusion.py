@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import load
 from eval_retrieval import BM25, BUDGETS, evidence_hits, rrf
-from ingest import DEFAULT_DATA, cache_dir, user_id_for
+from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
@@ -63,7 +63,7 @@ def main() -> None:
         user = user_id_for(conv.id)
         memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
                                background=False, resume=False, config=cfg)
-        if sum(1 for s in memory.sessions() if s.ended) < len(conv.sessions):
+        if not fully_ingested(store, conv):
             print(f"skipping {user}: not fully ingested", flush=True)
             memory.close()
             continue

@@ -28,6 +28,7 @@ from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
 from memory_agent.llm.base import LLM
+from memory_agent.store.base import MemoryStore
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
@@ -48,6 +49,12 @@ def turn_ids(conv: Conversation) -> dict[str, str]:
         for i, ex in enumerate(exchanges(session), 1):
             out.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
     return out
+
+
+def fully_ingested(store: MemoryStore, conv: Conversation) -> bool:
+    """Whether every session of ``conv`` has been recorded and ended in ``store``."""
+    ended = {s.session_id for s in store.list_sessions(user_id_for(conv.id)) if s.ended}
+    return all(s.id in ended for s in conv.sessions)
 
 
 def make_llm(args: argparse.Namespace) -> LLM:

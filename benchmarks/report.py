@@ -83,6 +83,16 @@ def answers_markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _save(fig: Any, axes: Any, path: Path) -> Path:
+    """Grid and legend on every panel, then write the figure."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def plots(results: Path) -> list[Path]:
     import matplotlib
 
@@ -101,11 +111,7 @@ def plots(results: Path) -> list[Path]:
                         [cells[b]["evidence_recall"] for b in budgets], marker="o", label=method)
             ax.set(title=dataset, xlabel="context budget (tokens)", ylabel="evidence recall",
                    ylim=(0, 1))
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(results / "retrieval.png", dpi=110)
-        written.append(results / "retrieval.png")
+        written.append(_save(fig, axes[0], results / "retrieval.png"))
     latency = _load(results / "latency.json")
     if latency:
         sizes = sorted(latency["by_sessions"], key=int)
@@ -117,11 +123,7 @@ def plots(results: Path) -> list[Path]:
                         label=f"{label} {q}")
         ax.set(xscale="log", xlabel="sessions in history", ylabel="ms",
                title="recall latency vs history size")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(results / "latency.png", dpi=110)
-        written.append(results / "latency.png")
+        written.append(_save(fig, [ax], results / "latency.png"))
     prefeval = _load(results / "prefeval.json")
     if prefeval:
         systems = [s for s in prefeval if not s.startswith("_")]
@@ -139,11 +141,7 @@ def plots(results: Path) -> list[Path]:
             top = max(int(n) for s in systems for n in prefeval[s].get(form, {}) or ["0"])
             ax.set(title=form, xlabel="distractor turns (symlog)", ylabel="accuracy",
                    ylim=(0, 1), xscale="symlog", xlim=(0, max(top, 1) * 1.5))
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(results / "prefeval.png", dpi=110)
-        written.append(results / "prefeval.png")
+        written.append(_save(fig, axes[0], results / "prefeval.png"))
     return written
 
 
