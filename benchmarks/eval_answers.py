@@ -43,13 +43,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from datasets import QA, Conversation, load
-from eval_retrieval import BM25, flat_context, rrf
+from eval_retrieval import FlatRanker, flat_context
 from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
 from memory_agent.llm.base import LLM
-from memory_agent.types import Message, Turn
+from memory_agent.types import Message
 
 HERE = Path(__file__).resolve().parent
 SYSTEMS = ("no_memory", "full_history", "flat", "tree")
@@ -161,28 +161,6 @@ def best_flat_method(results: Path, dataset: str, budget: int) -> str:
     return max(flat, key=lambda m: flat[m]) if flat else "hybrid"
 
 
-class FlatRanker:
-    """The flat baselines' rankings over one user's turns (as in eval_retrieval.py)."""
-
-    def __init__(self, memory: MemoryManager) -> None:
-        self.memory = memory
-        self.turns = memory.store.get_turns(memory.user_id)
-        self.bm25 = BM25([t.text() for t in self.turns])
-        self.index_of = {t.id: i for i, t in enumerate(self.turns)}
-
-    def rank(self, method: str, query: str) -> list[Turn]:
-        qvec = self.memory.embedder.embed_query(query)
-        dense = [t for t, _ in self.memory.store.search_turns(
-            self.memory.user_id, qvec, k=len(self.turns))]
-        if method == "dense":
-            return dense
-        scores = self.bm25.scores(query)
-        lexical = sorted(range(len(self.turns)), key=lambda i: -scores[i])
-        if method == "bm25":
-            return [self.turns[i] for i in lexical]
-        return [self.turns[i] for i in rrf([self.index_of[t.id] for t in dense], lexical)]
-
-
 # -- answering --------------------------------------------------------------------------
 
 
@@ -288,8 +266,9 @@ def main() -> None:
             elif system == "tree":
                 context = memory.recall(qa.question, token_budget=args.budget).to_prompt()
             else:
-                ranker = rankers.setdefault(user, FlatRanker(memory))
-                ranked = ranker.rank(flat_method, qa.question)
+                if user not in rankers:
+                    rankers[user] = FlatRanker(memory)
+                ranked = rankers[user].rankings(qa.question)[flat_method]
                 context = flat_context(memory, qa.question, args.budget, ranked).to_prompt()
             messages = reader_messages(conv, context, qa.question)
             key = prompt_key(reader, messages)

@@ -81,6 +81,26 @@ def rrf(*rankings: list[int], k: int = 60) -> list[int]:
     return sorted(fused, key=lambda i: fused[i], reverse=True)
 
 
+class FlatRanker:
+    """The flat baselines' rankings of one user's turns: dense, BM25 and their RRF fusion."""
+
+    def __init__(self, memory: MemoryManager) -> None:
+        self.memory = memory
+        self.turns = memory.store.get_turns(memory.user_id)
+        self.bm25 = BM25([t.text() for t in self.turns])
+        self.index_of = {t.id: i for i, t in enumerate(self.turns)}
+
+    def rankings(self, query: str) -> dict[str, list[Turn]]:
+        qvec = self.memory.embedder.embed_query(query)
+        dense = [t for t, _ in self.memory.store.search_turns(
+            self.memory.user_id, qvec, k=len(self.turns))]
+        scores = self.bm25.scores(query)
+        lexical = sorted(range(len(self.turns)), key=lambda i: -scores[i])
+        hybrid = rrf([self.index_of[t.id] for t in dense], lexical)
+        return {"dense": dense, "bm25": [self.turns[i] for i in lexical],
+                "hybrid": [self.turns[i] for i in hybrid]}
+
+
 def flat_context(
     memory: MemoryManager, query: str, budget: int, ranked: list[Turn]
 ) -> MemoryContext:
@@ -102,24 +122,14 @@ def evidence_hits(conv: Conversation, evidence: list[str], text: str) -> list[bo
 
 def evaluate(conv: Conversation, memory: MemoryManager, dia_map: dict[str, str],
              results: dict[str, Any], timings: dict[str, list[float]]) -> None:
-    user = memory.user_id
-    turns = memory.store.get_turns(user)
+    ranker = FlatRanker(memory)
     tree = memory.tree()
-    bm25 = BM25([t.text() for t in turns])
-    recency = sorted(turns, key=lambda t: t.at, reverse=True)
+    recency = sorted(ranker.turns, key=lambda t: t.at, reverse=True)
     for qa in conv.qa:
         evidence = [e for e in qa.evidence if e in conv.messages]
         if not evidence:
             continue
-        qvec = memory.embedder.embed_query(qa.question)
-        dense_hits = memory.store.search_turns(user, qvec, k=len(turns))
-        dense = [t for t, _ in dense_hits]
-        lexical_scores = bm25.scores(qa.question)
-        lexical = sorted(range(len(turns)), key=lambda i: -lexical_scores[i])
-        bm25_ranked = [turns[i] for i in lexical]
-        index_of = {t.id: i for i, t in enumerate(turns)}
-        hybrid = [turns[i] for i in rrf([index_of[t.id] for t in dense], lexical)]
-        ranked = {"dense": dense, "bm25": bm25_ranked, "hybrid": hybrid, "recency": recency}
+        ranked = {**ranker.rankings(qa.question), "recency": recency}
         for budget in BUDGETS:
             for method in METHODS:
                 t0 = time.perf_counter()
