@@ -43,6 +43,9 @@ class MemoryConfig(BaseModel):
     # how much a turn's score rises with the score of its session in the descent
     session_weight: float = Field(default=0.0, ge=0, le=5)
     lexical_weight: float = Field(default=0.3, ge=0, le=5)
+    # profile facts that do not all fit the profile share are picked by meaning (embedding
+    # similarity to the query + lexical_weight * word overlap); False: by word overlap only
+    rank_facts_by_meaning: bool = True
     # how often (at most) recall checks the store for turns other processes wrote or deleted
     # (the in-memory turn index; see turn_index.py); 0 = before every recall
     turn_index_refresh_seconds: float = Field(default=5.0, ge=0, le=86400)

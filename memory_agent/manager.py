@@ -25,6 +25,7 @@ from .errors import (
     UnknownSessionError,
 )
 from .extraction import ExtractionOutcome
+from .fact_vectors import FactVectors
 from .index import TreeIndex
 from .llm.base import LLM
 from .profile import (
@@ -120,6 +121,7 @@ class MemoryManager:
         # None once the store turned out not to list turn vectors (recall then asks the store)
         self._turns: TurnIndex | None = TurnIndex(
             store, self.user_id, refresh_seconds=self.config.turn_index_refresh_seconds)
+        self._fact_vectors = FactVectors(embedder)
         self._worker = Worker(self._run_job, name=f"memory-agent:{user_id}") if background else None
         self.last_profile_update: ProfileUpdate | None = None
         self.journal = journal
@@ -474,6 +476,7 @@ class MemoryManager:
             turns=self._turn_search(), embedder=self.embedder, config=self.config,
             count_tokens=self.count_tokens, index=self._tree_index(),
             session_ids=list(self._session_states()), profile=self.profile(),
+            facts=self._fact_vectors if self.config.rank_facts_by_meaning else None,
         )
         return search_memory(inputs, text, budget)
 
@@ -546,6 +549,7 @@ class MemoryManager:
             self._index = None
             if self._turns is not None:
                 self._turns.reset()
+            self._fact_vectors.clear()
 
     def forget_fact(self, fact_id: str) -> list[str]:
         """Forget one profile fact: remove it from the profile and its history entries, and
@@ -563,6 +567,7 @@ class MemoryManager:
         if fact is None and not kept:
             msg = f"no fact {fact_id!r} in the profile or history of {self.user_id!r}"
             raise NotFoundError(msg)
+        self._fact_vectors.clear()  # no forgotten text stays in memory
         sources = list(fact.sources if fact is not None else ())
         for entry in kept:  # the marker names the turns a retired fact came from
             found = re.search(r"src=([^\s}]+)", entry.marker)

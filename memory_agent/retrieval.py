@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from .profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
@@ -72,10 +72,15 @@ def assemble(
     count: TokenCounter,
     profile_share: float,
     node_share: float,
+    fact_scores: Mapping[str, float] | None = None,
 ) -> MemoryContext:
     """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
     first, up to ``profile_share``), then nodes (up to ``node_share``) and turns by score.
     The rendered context (``to_prompt()``) never exceeds ``budget``.
+
+    A fact's relevance is ``fact_scores[fact.id]`` when given (the search scores facts by
+    meaning), else its word overlap with the query; ties go to the more confirmed, then the
+    more recent fact.
     """
     ctx = MemoryContext(query=query, token_budget=budget, profile="")
     standing = [f for f in profile.facts if f.section == STANDING]
@@ -86,9 +91,13 @@ def assemble(
             break
     # profile facts: all if they fit the share, else the most relevant ones
     others = [f for f in profile.facts if f.section != STANDING]
-    ranked = sorted(
-        others, key=lambda f: (overlap(query, f.text), f.confidence, f.learned), reverse=True
-    )
+
+    def relevance(fact: Fact) -> float:
+        if fact_scores is not None and fact.id in fact_scores:
+            return fact_scores[fact.id]
+        return overlap(query, fact.text)
+
+    ranked = sorted(others, key=lambda f: (relevance(f), f.confidence, f.learned), reverse=True)
     profile_cap = int(budget * profile_share)
     chosen: list[Fact] = []
     base = count(render_context(ctx))

@@ -14,6 +14,7 @@ import numpy as np
 
 from .config import MemoryConfig
 from .embeddings import Embedder
+from .fact_vectors import FactVectors
 from .index import TreeIndex
 from .profile import ProfileDocument
 from .retrieval import assemble, node_item, turn_item
@@ -33,6 +34,7 @@ class SearchInputs:
     index: TreeIndex
     session_ids: Collection[str]  # every session of the user with recorded turns
     profile: ProfileDocument
+    facts: FactVectors | None = None  # ranks profile facts by meaning; None: by word overlap
 
 
 def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContext:
@@ -40,7 +42,8 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
 
     The tree is searched level by level from the root (best ``beam_width`` branches per
     level, ``session_beam`` sessions); then the turns of the chosen sessions, and of sessions
-    not summarised yet, are searched and scored (cosine + lexical overlap).
+    not summarised yet, are searched and scored (cosine + lexical overlap). Profile facts
+    are scored the same way when ``inputs.facts`` is given.
     """
     cfg = inputs.config
     qvec = np.asarray(inputs.embedder.embed_query(query), dtype=np.float32)
@@ -71,7 +74,13 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
         for t, sim in hits
     ]
     nodes: list[MemoryItem] = [node_item(s.node, s.score) for s in descent.sessions]
+    fact_scores = None
+    if inputs.facts is not None:
+        sims = inputs.facts.similarities(qvec, inputs.profile.facts)
+        fact_scores = {f.id: sims[f.id] + weight * overlap(query, f.text)
+                       for f in inputs.profile.facts}
     return assemble(
         query=query, budget=budget, profile=inputs.profile, nodes=nodes, turns=turns,
         count=inputs.count_tokens, profile_share=cfg.profile_share, node_share=cfg.node_share,
+        fact_scores=fact_scores,
     )

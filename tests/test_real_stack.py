@@ -98,3 +98,28 @@ def test_memory_survives_reopening_the_store(memory, llm, chroma_path):
     assert reopened.profile() == memory.profile()
     assert reopened.tree().verify() == []
     assert [s.session_id for s in reopened.sessions()] == ["week-1", "week-2"]
+
+
+def test_recall_picks_profile_facts_by_meaning(llm, chroma_path):
+    """A full profile does not fit a small budget: E5 picks the fact the question is about,
+    though it shares no word with it."""
+    fillers = [
+        "Plays the violin in a community orchestra", "Supports Olympique Lyonnais",
+        "Has a cat called Miso", "Prefers trains to planes", "Works from home on Fridays",
+        "Reads science fiction", "Is learning Japanese", "Goes bouldering on Tuesdays",
+        "Drives an old Peugeot", "Likes jazz records", "Collects fountain pens",
+        "Grows tomatoes on the balcony",
+    ]
+    profile = "# Profile\n\n## Preferences\n" + "".join(f"- {t}\n" for t in fillers)
+    profile += "- Vegetarian: never eats meat or fish\n"
+    memory = MemoryManager(user_id="ranking", store=ChromaStore.persistent(chroma_path),
+                           llm=llm, embedder=E5Embedder(), background=False)
+    try:
+        memory.edit_profile(profile)
+        context = memory.recall("Suggest a recipe for my dinner party on Saturday",
+                                token_budget=120)
+        assert "Vegetarian" in context.to_prompt()
+        assert len(context.profile_items) < len(fillers)  # the budget forced a choice
+        assert count_tokens(context.to_prompt()) <= 120
+    finally:
+        memory.close()

@@ -1,0 +1,77 @@
+"""Embeddings of profile facts, cached by text, for ranking facts by meaning in ``recall``.
+
+A profile holds at most a few hundred short facts and changes only when the background
+update edits it, so each fact text is embedded once (in one batch with the other new ones)
+and kept; ``recall`` then costs one dot product per fact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .embeddings import Embedder
+from .profile import Fact
+
+FloatArray = npt.NDArray[np.float32]
+
+
+def fact_text(fact: Fact) -> str:
+    """What is embedded for a fact: its text, plus the evidence of an inferred one."""
+    return f"{fact.text} ({fact.evidence})" if fact.inferred and fact.evidence else fact.text
+
+
+class FactVectors:
+    """Text -> vector cache (least recently used entries dropped past ``max_entries``)."""
+
+    def __init__(self, embedder: Embedder, *, max_entries: int = 4096) -> None:
+        if max_entries < 1:
+            msg = f"max_entries must be >= 1, got {max_entries}"
+            raise ValueError(msg)
+        self.embedder = embedder
+        self.max_entries = max_entries
+        self._vectors: OrderedDict[str, FloatArray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def clear(self) -> None:
+        """Drop every cached vector (after ``forget``: no forgotten text stays in memory)."""
+        with self._lock:
+            self._vectors.clear()
+
+    def vectors(self, texts: Sequence[str]) -> list[FloatArray]:
+        """One vector per text; texts not seen before are embedded in one batch."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = self.embedder.embed_documents(missing)
+            with self._lock:
+                for text, row in zip(missing, fresh, strict=True):
+                    self._vectors[text] = np.asarray(row, dtype=np.float32)
+        with self._lock:
+            out: list[FloatArray] = []
+            for text in texts:
+                vec = self._vectors.get(text)
+                if vec is None:  # evicted by a concurrent caller between the two steps
+                    vec = np.asarray(self.embedder.embed_documents([text])[0],
+                                     dtype=np.float32)
+                    self._vectors[text] = vec
+                self._vectors.move_to_end(text)
+                out.append(vec)
+            while len(self._vectors) > self.max_entries:
+                self._vectors.popitem(last=False)
+            return out
+
+    def similarities(self, query_vector: FloatArray, facts: Sequence[Fact]) -> dict[str, float]:
+        """Cosine similarity of each fact to the query (vectors are L2-normalised)."""
+        if not facts:
+            return {}
+        matrix = np.vstack(self.vectors([fact_text(f) for f in facts]))
+        sims = matrix @ np.asarray(query_vector, dtype=np.float32)
+        return {f.id: float(s) for f, s in zip(facts, sims, strict=True)}

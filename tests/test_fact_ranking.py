@@ -1,0 +1,110 @@
+"""Profile facts in recall are picked by meaning when they do not all fit (fact_vectors.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from memory_agent.config import MemoryConfig
+from memory_agent.embeddings import HashingEmbedder
+from memory_agent.fact_vectors import FactVectors, fact_text
+from memory_agent.manager import MemoryManager
+from memory_agent.profile import Fact, ProfileDocument
+from memory_agent.retrieval import assemble
+from memory_agent.store.memory import InMemoryStore
+from memory_agent.tokens import count_tokens
+
+from .fakes import ConceptEmbedder, TaskLLM
+
+FILLER = [f"Enjoys hobby number {i} on weekends with friends" for i in range(30)]
+PROFILE = "# Profile\n\n## Preferences\n" + "".join(f"- {t}\n" for t in FILLER) + (
+    "- Never eats meat\n")
+# "dinner" and "meat" mean the same thing to this embedder; no word is shared
+CONCEPTS = {"dinner": "food", "cook": "food", "meat": "food", "eats": "food"}
+QUESTION = "What should I cook tonight for dinner?"
+
+
+def fact(i: int, text: str) -> Fact:
+    return Fact(id=f"f{i}", section="Preferences", text=text, sources=("edit",),
+                learned=date(2026, 1, 1))
+
+
+def test_assemble_orders_facts_by_the_given_scores():
+    facts = [fact(i, t) for i, t in enumerate(["Likes jazz", "Lives in Lyon", "Has a cat"])]
+    doc = ProfileDocument(facts=facts)
+    ctx = assemble(query="anything", budget=60, profile=doc, nodes=[], turns=[],
+                   count=count_tokens, profile_share=0.4, node_share=0.2,
+                   fact_scores={"f0": 0.1, "f1": 0.2, "f2": 0.9})
+    assert [i.id for i in ctx.profile_items] == ["f2"]  # room for one: the best scored
+    ctx = assemble(query="Where is Lyon?", budget=60, profile=doc, nodes=[], turns=[],
+                   count=count_tokens, profile_share=0.4, node_share=0.2)
+    assert [i.id for i in ctx.profile_items] == ["f1"]  # no scores: word overlap
+
+
+def test_fact_vectors_embed_each_text_once_and_forget_on_clear():
+    embedder = ConceptEmbedder({})
+    cache = FactVectors(embedder, max_entries=3)
+    facts = [fact(i, f"fact {i}") for i in range(3)]
+    q = np.asarray(embedder.embed_query("fact 1"), dtype=np.float32)
+    sims = cache.similarities(q, facts)
+    assert max(sims, key=lambda k: sims[k]) == "f1"
+    cache.similarities(q, facts)
+    assert embedder.documents_embedded == ["fact 0", "fact 1", "fact 2"]  # one batch, once
+    cache.similarities(q, [fact(3, "fact 3")])
+    assert len(cache) == 3  # least recently used dropped
+    cache.clear()
+    assert len(cache) == 0
+    with pytest.raises(ValueError):
+        FactVectors(embedder, max_entries=0)
+
+
+def test_inferred_facts_are_embedded_with_their_evidence():
+    f = Fact(id="f1", section="Preferences", text="Diet: vegetarian", sources=("s#1",),
+             learned=date(2026, 1, 1), inferred=True, evidence="asked for meat-free recipes")
+    assert fact_text(f) == "Diet: vegetarian (asked for meat-free recipes)"
+
+
+def manager_with_profile(embedder, config: MemoryConfig) -> MemoryManager:
+    memory = MemoryManager(user_id="una", store=InMemoryStore(), llm=TaskLLM(),
+                           embedder=embedder, config=config, background=False)
+    memory.edit_profile(PROFILE)
+    return memory
+
+
+@pytest.mark.parametrize("by_meaning", [True, False])
+def test_recall_picks_the_fact_that_means_what_the_question_asks(by_meaning):
+    config = MemoryConfig(rank_facts_by_meaning=by_meaning)
+    embedder = ConceptEmbedder(CONCEPTS)
+    memory = manager_with_profile(embedder, config)
+    try:
+        prompt = memory.recall(QUESTION, token_budget=150).to_prompt()
+        assert count_tokens(prompt) <= 150
+        assert ("Never eats meat" in prompt) is by_meaning
+        if by_meaning:  # the fact texts were embedded once, not at every recall
+            n = len(embedder.documents_embedded)
+            memory.recall(QUESTION, token_budget=150)
+            assert len(embedder.documents_embedded) == n
+    finally:
+        memory.close()
+
+
+def test_forget_clears_the_fact_vectors():
+    memory = manager_with_profile(ConceptEmbedder(CONCEPTS), MemoryConfig())
+    try:
+        memory.recall(QUESTION, token_budget=150)
+        assert len(memory._fact_vectors) > 0
+        memory.forget()
+        assert len(memory._fact_vectors) == 0
+    finally:
+        memory.close()
+
+
+def test_hashing_embedder_still_ranks_by_shared_words():
+    memory = manager_with_profile(HashingEmbedder(), MemoryConfig())
+    try:
+        prompt = memory.recall("Does the user ever eat meat?", token_budget=150).to_prompt()
+        assert "Never eats meat" in prompt
+    finally:
+        memory.close()
