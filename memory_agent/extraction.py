@@ -109,7 +109,8 @@ SLOTS: dict[str, SlotSpec] = {
 
 EMPTY_VALUES = frozenset(
     {"", "none", "n/a", "na", "unknown", "not mentioned", "not specified", "null", "no",
-     "nothing", "not stated", "not provided", "-", "the user", "user"}
+     "nothing", "not stated", "not provided", "-", "the user", "user", "lol", "haha", "ok",
+     "yes", "yeah"}
 )
 
 _INJECTION_RE = re.compile(
@@ -224,6 +225,31 @@ def with_polarity(slot: str, value: str) -> tuple[str, str]:
     return ("dislikes", match.group("rest")) if match else (slot, value)
 
 
+# fields whose value is often a list ("tiramisu, gardening and meditation"): each item is
+# checked, cited and stored as a fact of its own, so one unsupported item does not sink the
+# others and each fact says one thing
+LIST_SLOTS = frozenset({"likes", "dislikes", "hobbies", "goals", "health"})
+MAX_ITEMS = 6
+_ITEM_SEPARATORS = re.compile(r"\s*[,;/]\s*")
+_LAST_ITEM = re.compile(r"\s+(?:and|&|or)\s+", re.IGNORECASE)
+_LEADING_CONJUNCTION = re.compile(r"^(?:and|or|&)\s+", re.IGNORECASE)  # "a, and b"
+
+
+def split_items(slot: str, value: str) -> list[str]:
+    """The items of a list-valued field's value, in order, at most ``MAX_ITEMS``.
+
+    Commas, semicolons and slashes separate items; "and" / "or" only inside such a list
+    ("tea, jazz and hiking"), so a single value like "mac and cheese" stays whole.
+    """
+    if slot not in LIST_SLOTS:
+        return [value]
+    parts = [p for p in _ITEM_SEPARATORS.split(value) if p.strip()]
+    if len(parts) > 1:  # "a, b and c": the last comma part holds two items
+        parts = [*parts[:-1], *_LAST_ITEM.split(parts[-1])]
+    items = [_clean(_LEADING_CONJUNCTION.sub("", p)) for p in parts]
+    return list(dict.fromkeys(i for i in items if i))[:MAX_ITEMS] or [value]
+
+
 def supports(value: str, text: str, spec: SlotSpec, *, min_overlap: float = 0.5) -> bool:
     """Whether one user message backs a value: it states it (enough of the value's content
     words appear in it, not as a fact about someone else), or, for fields that may be
@@ -260,7 +286,10 @@ def edits_from_extraction(
     edits: list[ProfileEdit] = []
     rejected: list[Rejected] = []
     current = list(doc.facts)
-    values = [with_polarity(name, _clean(getattr(facts, name))) for name in SLOTS]
+    values = [(slot, item) for slot, whole in
+              (with_polarity(name, _clean(getattr(facts, name))) for name in SLOTS)
+              for item in split_items(slot, whole)]
+    added: list[tuple[str, str]] = []  # (slot, value) added this session, across list fields
     for slot_name, value in values:
         spec = SLOTS[slot_name]
         if value.lower() in EMPTY_VALUES or len(value) < 2:
@@ -300,9 +329,12 @@ def edits_from_extraction(
                 op="supersede", fact_id=same_slot[0].id, section=spec.section, text=text,
                 sources=sources, inferred=inferred, evidence=evidence, slot=slot_name,
             ))
+        elif any(_similar(v, value) for slot, v in added if SLOTS[slot].section == spec.section):
+            continue  # the same item under two fields ("reading" in likes and hobbies)
         else:
             edits.append(ProfileEdit(
                 op="add", section=spec.section, text=text, sources=sources,
                 inferred=inferred, evidence=evidence, slot=slot_name,
             ))
+            added.append((slot_name, value))
     return ExtractionOutcome(edits, rejected)

@@ -134,3 +134,31 @@ def test_links_are_not_facts() -> None:
         ProfileDocument(), SessionFacts(other="https://example.org/page"),
         turns("See https://example.org/page for details."))
     assert outcome.edits == [] and outcome.rejected[0].reason == "a link, not a fact"
+
+
+def test_list_values_become_one_fact_per_supported_item() -> None:
+    from memory_agent.extraction import split_items
+
+    assert split_items("likes", "tiramisu, gardening and meditation") == [
+        "tiramisu", "gardening", "meditation"]
+    assert split_items("likes", "mac and cheese") == ["mac and cheese"]  # no list: whole
+    assert split_items("hobbies", "chess; go / poker, and darts") == [
+        "chess", "go", "poker", "darts"]
+    assert split_items("location", "Lyon, France") == ["Lyon, France"]  # not a list field
+    assert split_items("likes", ", ,") == [", ,"]
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts(likes="tiramisu, jazz and skydiving", hobbies="jazz"),
+        turns("Tiramisu is the best dessert.", "Jazz on vinyl every evening."))
+    assert [e.text for e in outcome.edits] == ["Likes: tiramisu", "Likes: jazz"]
+    assert [e.sources for e in outcome.edits] == [["s1#1"], ["s1#2"]]
+    # skydiving is in no message (and none is about likes in general); jazz under hobbies
+    # repeats the like
+    assert [(r.slot, r.value) for r in outcome.rejected] == [("likes", "skydiving")]
+
+
+def test_a_negated_list_is_filed_whole_as_dislikes() -> None:
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts(likes="dislikes crowds, loud bars and queues"),
+        turns("I can't stand crowds, loud bars or queues."))
+    assert [e.text for e in outcome.edits] == [
+        "Dislikes: crowds", "Dislikes: loud bars", "Dislikes: queues"]

@@ -124,3 +124,21 @@ def test_recall_picks_profile_facts_by_meaning(llm, chroma_path):
         assert count_tokens(context.to_prompt()) <= 120
     finally:
         memory.close()
+
+
+def test_a_listed_like_becomes_one_fact_per_item(llm, chroma_path):
+    memory = MemoryManager(user_id="lists", store=ChromaStore.persistent(chroma_path), llm=llm,
+                           embedder=E5Embedder(), background=False)
+    try:
+        memory.record("In my free time I love tiramisu, jazz records and gardening.",
+                      "Nice mix!", session_id="s1", at=T0)
+        memory.end_session("s1")
+        facts = [f for f in memory.profile().facts if f.slot in {"likes", "hobbies"}]
+        found = {w for w in ("tiramisu", "jazz", "garden")
+                 if any(w in f.text.lower() for f in facts)}
+        assert len(found) >= 2, memory.profile_markdown()
+        for fact in facts:  # each fact names one of them at most
+            assert sum(w in fact.text.lower() for w in ("tiramisu", "jazz", "garden")) <= 1, (
+                memory.profile_markdown())
+    finally:
+        memory.close()
