@@ -25,7 +25,7 @@ from .errors import (
     UnknownSessionError,
 )
 from .extraction import ExtractionOutcome
-from .fact_vectors import FactVectors
+from .fact_vectors import FactVectors, fact_text
 from .index import TreeIndex
 from .llm.base import LLM
 from .profile import (
@@ -376,6 +376,7 @@ class MemoryManager:
             self.last_profile_update = update_profile(
                 self._backends, self.user_id, session_id, now=utc()
             )
+            self._warm_fact_vectors()
             more_sessions = self._worker is not None and SESSION_JOB in self._worker.queued_kinds()
             if not more_sessions:  # roll up once the queue of sessions is drained
                 rollup(self._backends, index, self.user_id)
@@ -390,6 +391,15 @@ class MemoryManager:
         else:
             log.warning("unknown job kind %r; dropped", job.kind)
         self.store.complete_job(job.id)
+
+    def _warm_fact_vectors(self) -> None:
+        """Embed new profile facts now, in the update, so the next recall does not."""
+        if not self.config.rank_facts_by_meaning:
+            return
+        try:
+            self._fact_vectors.vectors([fact_text(f) for f in self.profile().facts])
+        except Exception as error:  # recall embeds them itself if this fails
+            log.warning("profile facts not embedded ahead of recall: %s", error)
 
     def _ensure_ended(self, session_id: str) -> None:
         infos = {s.session_id: s for s in self.store.list_sessions(self.user_id)}

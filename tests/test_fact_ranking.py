@@ -16,7 +16,7 @@ from memory_agent.retrieval import assemble
 from memory_agent.store.memory import InMemoryStore
 from memory_agent.tokens import count_tokens
 
-from .fakes import ConceptEmbedder, TaskLLM
+from .fakes import ConceptEmbedder, TaskLLM, scripted_extraction
 
 FILLER = [f"Enjoys hobby number {i} on weekends with friends" for i in range(30)]
 PROFILE = "# Profile\n\n## Preferences\n" + "".join(f"- {t}\n" for t in FILLER) + (
@@ -106,5 +106,22 @@ def test_hashing_embedder_still_ranks_by_shared_words():
     try:
         prompt = memory.recall("Does the user ever eat meat?", token_budget=150).to_prompt()
         assert "Never eats meat" in prompt
+    finally:
+        memory.close()
+
+
+def test_the_profile_update_embeds_new_facts_ahead_of_recall():
+    embedder = ConceptEmbedder(CONCEPTS)
+    llm = TaskLLM([scripted_extraction({"diet": "vegetarian", "location": "Lyon"})])
+    memory = MemoryManager(user_id="una", store=InMemoryStore(), llm=llm, embedder=embedder,
+                           background=False)
+    try:
+        memory.record("I live in Lyon and never eat meat.", "Noted.", session_id="s1")
+        memory.end_session("s1")
+        texts = {fact_text(f) for f in memory.profile().facts}
+        assert texts and texts <= set(embedder.documents_embedded)
+        before = len(embedder.documents_embedded)
+        memory.recall("dinner ideas?", token_budget=200)
+        assert len(embedder.documents_embedded) == before  # nothing left to embed
     finally:
         memory.close()
