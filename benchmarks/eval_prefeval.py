@@ -54,6 +54,9 @@ answers in its ``answers.jsonl`` keyed by (system, form, N, record, prompt hash)
     python benchmarks/eval_prefeval.py --records 2 --forms explicit --distractors 0,10 \\
         --out /tmp/prefeval.json --cache /tmp/prefeval-cache --threads 1   # smoke run
     python benchmarks/eval_prefeval.py --fake-llm --out /tmp/p.json --cache /tmp/c  # plumbing
+
+Forms can run in parallel (each with its own ``--cache`` and ``--out``, ``--threads 1``); then
+``--merge A.json B.json`` merges their results into ``--out`` (later files win a cell).
 """
 
 from __future__ import annotations
@@ -457,8 +460,9 @@ def merge_results(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, An
     run = dict(new.get("_run", {}))
     previous = existing.get("_run")
     if previous:
-        summary = {k: previous.get(k) for k in ("command", "date", "forms", "distractors",
-                                                "records_selected", "seed")}
+        summary = {k: previous.get(k) for k in (
+            "command", "date", "git_commit", "forms", "distractors", "records_selected", "seed",
+            "config_overrides", "ingest_totals_all_runs", "profile_tokens_at_checkpoint")}
         run["earlier_runs"] = [*previous.get("earlier_runs", []), summary]
     out["_run"] = run
     return out
@@ -499,6 +503,33 @@ def render_table(results: dict[str, Any]) -> str:
                            f"{'yes' if g['within_5_of_ceiling'] else 'no'} | "
                            f"{'yes' if g['15_above_raw'] else 'no'} |")
     return "\n".join(out) + "\n"
+
+
+def results_page(results: dict[str, Any]) -> str:
+    """The Markdown page written beside the results JSON: every run's command, then the table."""
+    run = results.get("_run", {})
+    runs = [*run.get("earlier_runs", []), run]
+    commands = "\n".join(f"- `{r.get('command')}` ({r.get('date')}; forms "
+                          f"{', '.join(r.get('forms') or [])}; N {r.get('distractors')})"
+                          for r in runs if r.get("command"))
+    return ("# PrefEval (multiple choice), written by benchmarks/eval_prefeval.py\n\n"
+            f"Reader {run.get('reader')}, n_ctx {run.get('n_ctx')}. Runs merged here (a later "
+            f"run's cells replace an earlier one's):\n\n{commands}\n\n"
+            f"{run.get('history', '')}\n\n{render_table(results)}")
+
+
+def merge_files(paths: Sequence[Path], out: Path) -> dict[str, Any]:
+    """Merge results files (e.g. one per form, run in parallel) into ``out``, in order."""
+    merged: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    for path in paths:
+        merged = merge_results(merged, json.loads(path.read_text()))
+    return merged
+
+
+def write_results(results: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    out.with_suffix(".md").write_text(results_page(results))
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -861,7 +892,16 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="llama.cpp threads (default: all cores; 1 on a busy machine)")
     parser.add_argument("--fake-llm", action="store_true",
                         help="plumbing check: FakeLLM for memory, a lexical fake reader")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="no run: merge these results files (e.g. per-form runs made in "
+                             "parallel with their own --cache and --out) into --out")
     args = parser.parse_args(argv)
+    if args.merge:
+        merged = merge_files(args.merge, args.out)
+        write_results(merged, args.out)
+        print(render_table(merged))
+        print(f"merged {len(args.merge)} files into {args.out} and {args.out.with_suffix('.md')}")
+        return
     forms = tuple(f for f in args.forms.split(",") if f)
     unknown = set(forms) - set(FORMS)
     if unknown:
@@ -906,15 +946,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     "config_overrides": json.loads(args.config), **describe()}
     existing = json.loads(args.out.read_text()) if args.out.exists() else {}
     merged = merge_results(existing, new)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(merged, indent=1) + "\n")
-    table = render_table(merged)
-    args.out.with_suffix(".md").write_text(
-        "# PrefEval (multiple choice), written by benchmarks/eval_prefeval.py\n\n"
-        f"Command: `{merged['_run']['command']}` ({merged['_run']['date']}, reader "
-        f"{merged['_run']['reader']}, n_ctx {merged['_run']['n_ctx']}).\n\n"
-        f"{merged['_run']['history']}\n\n{table}")
-    print(table)
+    write_results(merged, args.out)
+    print(render_table(merged))
     print(f"wrote {args.out} and {args.out.with_suffix('.md')} "
           f"({bench.new_answers} new reader answers; {bench.elapsed()})", flush=True)
 

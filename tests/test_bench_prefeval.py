@@ -279,6 +279,28 @@ def test_merge_keeps_other_cells_and_checks_goals() -> None:
     assert table.index("| ceiling |") < table.index("| memory_agent |")
 
 
+def test_per_form_runs_merge_into_one_file(tmp_path: Path) -> None:
+    base, a, b = (tmp_path / f for f in ("prefeval.json", "a.json", "b.json"))
+    base.write_text(json.dumps({"memory_agent": {"explicit": {"0": _cell(0.4)}},
+                                "_run": {"command": "first", "forms": ["explicit"]}}))
+    a.write_text(json.dumps({"memory_agent": {"choice": {"70": _cell(0.3)}},
+                             "_run": {"command": "second", "forms": ["choice"],
+                                      "git_commit": "abc"}}))
+    b.write_text(json.dumps({"memory_agent": {"persona": {"70": _cell(0.2)},
+                                              "explicit": {"0": _cell(0.5)}},
+                             "_run": {"command": "third", "forms": ["persona"]}}))
+    ep.main(["--merge", str(a), str(b), "--out", str(base)])
+    merged = json.loads(base.read_text())
+    assert {f: sorted(c) for f, c in merged["memory_agent"].items()} == {
+        "explicit": ["0"], "choice": ["70"], "persona": ["70"]}
+    assert merged["memory_agent"]["explicit"]["0"]["accuracy"] == 0.5  # the later run wins
+    assert [r["command"] for r in merged["_run"]["earlier_runs"]] == ["first", "second"]
+    assert merged["_run"]["earlier_runs"][1]["git_commit"] == "abc"
+    page = base.with_suffix(".md").read_text()
+    assert page.index("`first`") < page.index("`second`") < page.index("`third`")
+    assert "| memory_agent | choice |" in page
+
+
 # -- a whole run on fakes ---------------------------------------------------------------------
 
 
