@@ -129,15 +129,19 @@ def plots(results: Path) -> list[Path]:
         systems = [s for s in prefeval if not s.startswith("_")]
         forms = sorted({f for s in systems for f in prefeval[s]})
         fig, axes = plt.subplots(1, len(forms), figsize=(4.5 * len(forms), 4), squeeze=False)
+        color = {s: f"C{i}" for i, s in enumerate(systems)}  # one colour per system everywhere
+        ceiling = prefeval.get("ceiling", {}).get("explicit", {}).get("0")
         for ax, form in zip(axes[0], forms, strict=True):
+            if ceiling is not None:  # the goals of every form are relative to it
+                ax.axhline(ceiling["accuracy"], color=color["ceiling"], linestyle=":",
+                           label="ceiling (explicit, N = 0)")
             for system in systems:
                 cells = prefeval[system].get(form)
-                if not cells:
+                if not cells or system == "ceiling":
                     continue
                 ns = sorted(cells, key=int)
-                style = "o-" if len(ns) > 1 else "s"
-                ax.plot([int(n) for n in ns], [cells[n]["accuracy"] for n in ns], style,
-                        label=system)
+                ax.plot([int(n) for n in ns], [cells[n]["accuracy"] for n in ns], "o-",
+                        color=color[system], label=system)
             top = max(int(n) for s in systems for n in prefeval[s].get(form, {}) or ["0"])
             ax.set(title=form, xlabel="distractor turns (symlog)", ylabel="accuracy",
                    ylim=(0, 1), xscale="symlog", xlim=(0, max(top, 1) * 1.5))
