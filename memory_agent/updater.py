@@ -24,6 +24,7 @@ from .index import TreeIndex
 from .llm.base import LLM
 from .llm.structured import generate_structured
 from .profile import (
+    Fact,
     ProfileDocument,
     ProfileEdit,
     Retired,
@@ -44,6 +45,7 @@ from .prompts import (
     SUMMARIZE_SESSION_USER,
 )
 from .store.base import HistoryEntry, MemoryStore
+from .text import content_words
 from .tokens import truncate_to_tokens
 from .tree import TreeConfig, make_node, session_node_id, with_summary
 from .types import Message, Node, Turn
@@ -320,6 +322,25 @@ class Compaction(BaseModel):
     merges: list[Merge] = Field(default_factory=list, max_length=12)
 
 
+def bad_merge(facts: Sequence[Fact], text: str, count: Callable[[str], int]) -> str:
+    """Why a merge the model proposed must be ignored ("" if it is sound).
+
+    Small models "merge" by gluing unrelated facts into one run-on line ("Lives in X, works
+    as Y, likes Z, ...") that saves nothing and can no longer be confirmed, superseded or
+    ranked on its own. A merge is kept only if its facts share a field, it is shorter than
+    what it replaces, and it says nothing they did not (its content words are theirs).
+    """
+    if len({(f.section, f.slot) for f in facts}) > 1:  # the merged fact keeps one slot
+        return "facts of different fields"
+    if count(text) >= sum(count(f.text) for f in facts):
+        return "not shorter than the facts it replaces"
+    said: set[str] = set().union(*(content_words(f.text) for f in facts))
+    new_words = content_words(text) - said
+    if len(new_words) > 1:
+        return f"adds words the facts do not have ({', '.join(sorted(new_words)[:4])})"
+    return ""
+
+
 def compact(
     b: Backends, doc: ProfileDocument, *, today: date, reserved: Sequence[str]
 ) -> tuple[ProfileDocument, list[Retired]]:
@@ -346,6 +367,10 @@ def compact(
         ids = [i for i in dict.fromkeys(merge.replaces)
                if 1 <= i <= len(numbered) and i not in used]
         if len(ids) < 2 or not merge.text.strip():
+            continue
+        reason = bad_merge([numbered[i - 1] for i in ids], merge.text, b.count_tokens)
+        if reason:
+            log.info("compaction merge ignored (%s): %r", reason, merge.text)
             continue
         used.update(ids)
         first, *rest = (numbered[i - 1] for i in ids)

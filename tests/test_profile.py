@@ -183,3 +183,24 @@ def test_round_trip_property(items):
     parsed = parse_profile(doc.render())
     # rendering groups facts by section; compare as sets per section
     assert sorted(parsed.facts, key=lambda f: f.id) == sorted(doc.facts, key=lambda f: f.id)
+
+
+def test_compaction_merges_that_glue_fields_or_invent_are_ignored():
+    from datetime import date
+
+    from memory_agent.profile import Fact
+    from memory_agent.tokens import count_tokens
+    from memory_agent.updater import bad_merge
+
+    def fact(i: int, section: str, slot: str, text: str) -> Fact:
+        return Fact(f"f{i}", section, text, ("s#1",), date(2026, 1, 1), slot=slot)
+
+    likes = [fact(1, "Preferences", "likes", "Likes: jazz"),
+             fact(2, "Preferences", "likes", "Likes: blues records")]
+    assert bad_merge(likes, "Likes: jazz, blues records", count_tokens) == ""
+    about = [fact(3, "About", "location", "Lives in: Springfield"),
+             fact(4, "About", "occupation", "Work: pediatric nurse")]
+    assert bad_merge(about, "Lives in Springfield", count_tokens) == "facts of different fields"
+    assert bad_merge(likes, "Likes: jazz and blues records, vinyl, concerts and festivals",
+                     count_tokens) == "not shorter than the facts it replaces"
+    assert bad_merge(likes, "Likes: opera, ballet", count_tokens).startswith("adds words")
