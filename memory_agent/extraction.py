@@ -146,6 +146,20 @@ def copies_field_description(slot: str, value: str) -> bool:
     return bool(words) and words <= _DESCRIPTION_WORDS.get(slot, set())
 
 
+_REQUEST = re.compile(r"\b(?:you|your|please|from now on|going forward)\b", re.IGNORECASE)
+_IMPERATIVE = re.compile(
+    r"^\s*(?:(?:and|also|so|oh|ok|okay)\W+)*(?:always|never|don'?t|do not|stop|keep|use|"
+    r"answer|reply|respond|write|give|make|remember|call me|talk|speak|avoid)\b",
+    re.IGNORECASE)
+
+
+def addresses_assistant(text: str) -> bool:
+    """Whether a message asks something of the assistant ("Always answer in metric units",
+    "please keep it short"), not a user describing a rule of their own life ("I always
+    follow the safety protocols at work"): a standing instruction needs one."""
+    return any(_REQUEST.search(s) or _IMPERATIVE.search(s) for s in _SENTENCE.findall(text))
+
+
 def looks_like_injection(text: str) -> bool:
     """True for text that poses as instructions to the system (kept as data, never promoted)."""
     return bool(_INJECTION_RE.search(text))
@@ -310,6 +324,11 @@ def edits_from_extraction(
             rejected.append(Rejected(slot_name, value, "no user message supports it"))
             continue
         user_texts = [t.user_message for t in cited]
+        if slot_name == "standing_instruction" and not any(
+            addresses_assistant(t) for t in user_texts
+        ):
+            rejected.append(Rejected(slot_name, value, "not a request to the assistant"))
+            continue
         if slot_name == "standing_instruction" and any(
             looks_like_injection(t) for t in [value, *user_texts]
         ):

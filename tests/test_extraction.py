@@ -162,3 +162,22 @@ def test_a_negated_list_is_filed_whole_as_dislikes() -> None:
         turns("I can't stand crowds, loud bars or queues."))
     assert [e.text for e in outcome.edits] == [
         "Dislikes: crowds", "Dislikes: loud bars", "Dislikes: queues"]
+
+
+def test_standing_instructions_need_a_request_to_the_assistant() -> None:
+    from memory_agent.extraction import addresses_assistant
+
+    assert addresses_assistant("Always answer in metric units please.")
+    assert addresses_assistant("I read on my phone. Keep answers short.")
+    assert addresses_assistant("From now on, reply in French.")
+    assert not addresses_assistant("I always follow the safety protocols with venomous snakes.")
+    outcome = edits_from_extraction(
+        ProfileDocument(),
+        SessionFacts(standing_instruction="follow the safety protocols"),
+        turns("At the clinic I always follow the safety protocols."))
+    assert outcome.edits == []
+    assert outcome.rejected[0].reason == "not a request to the assistant"
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts(standing_instruction="answer in metric units"),
+        turns("Always answer in metric units."))
+    assert [e.text for e in outcome.edits] == ["Always: answer in metric units"]
