@@ -46,27 +46,22 @@ class FactVectors:
             self._vectors.clear()
 
     def vectors(self, texts: Sequence[str]) -> list[FloatArray]:
-        """One vector per text; texts not seen before are embedded in one batch."""
+        """One vector per text; texts not seen before are embedded in one batch (outside the
+        lock, so a recall never waits on another caller's embedding)."""
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            fresh = self.embedder.embed_documents(missing)
-            with self._lock:
-                for text, row in zip(missing, fresh, strict=True):
-                    self._vectors[text] = np.asarray(row, dtype=np.float32)
+            rows = self.embedder.embed_documents(missing)
+            found |= {t: np.asarray(r, dtype=np.float32)
+                      for t, r in zip(missing, rows, strict=True)}
         with self._lock:
-            out: list[FloatArray] = []
-            for text in texts:
-                vec = self._vectors.get(text)
-                if vec is None:  # evicted by a concurrent caller between the two steps
-                    vec = np.asarray(self.embedder.embed_documents([text])[0],
-                                     dtype=np.float32)
-                    self._vectors[text] = vec
+            for text in dict.fromkeys(texts):
+                self._vectors[text] = found[text]
                 self._vectors.move_to_end(text)
-                out.append(vec)
             while len(self._vectors) > self.max_entries:
                 self._vectors.popitem(last=False)
-            return out
+        return [found[t] for t in texts]
 
     def similarities(self, query_vector: FloatArray, facts: Sequence[Fact]) -> dict[str, float]:
         """Cosine similarity of each fact to the query (vectors are L2-normalised)."""

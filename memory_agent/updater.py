@@ -368,12 +368,13 @@ def compact(
                if 1 <= i <= len(numbered) and i not in used]
         if len(ids) < 2 or not merge.text.strip():
             continue
-        reason = bad_merge([numbered[i - 1] for i in ids], merge.text, b.count_tokens)
+        merged = [numbered[i - 1] for i in ids]
+        reason = bad_merge(merged, merge.text, b.count_tokens)
         if reason:
             log.info("compaction merge ignored (%s): %r", reason, merge.text)
             continue
         used.update(ids)
-        first, *rest = (numbered[i - 1] for i in ids)
+        first, *rest = merged
         sources = list(dict.fromkeys(s for f in (first, *rest) for s in f.sources))[:32]
         edits.append(ProfileEdit(op="supersede", fact_id=first.id, text=merge.text,
                                  sources=sources, slot=first.slot, reason="merged to fit budget"))
