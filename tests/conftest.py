@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from memory_agent.config import MemoryConfig
-from memory_agent.embeddings import HashingEmbedder
+from memory_agent.embeddings import Embedder, HashingEmbedder
 from memory_agent.llm.fake import FakeLLM
 from memory_agent.manager import MemoryManager
 from memory_agent.store.memory import InMemoryStore
@@ -21,10 +21,11 @@ def make_manager() -> Iterator[Callable[..., MemoryManager]]:
     created: list[MemoryManager] = []
 
     def factory(user_id: str = "alice", *, llm: FakeLLM | None = None, store: Any = None,
-                background: bool = False, config: MemoryConfig | None = None) -> MemoryManager:
+                background: bool = False, config: MemoryConfig | None = None,
+                embedder: Embedder | None = None) -> MemoryManager:
         manager = MemoryManager(
             user_id=user_id, store=store if store is not None else InMemoryStore(),
-            llm=llm or TaskLLM(), embedder=HashingEmbedder(), config=config,
+            llm=llm or TaskLLM(), embedder=embedder or HashingEmbedder(), config=config,
             background=background,
         )
         created.append(manager)

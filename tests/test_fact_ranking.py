@@ -13,7 +13,6 @@ from memory_agent.fact_vectors import FactVectors, fact_text
 from memory_agent.manager import MemoryManager
 from memory_agent.profile import Fact, ProfileDocument
 from memory_agent.retrieval import assemble
-from memory_agent.store.memory import InMemoryStore
 from memory_agent.tokens import count_tokens
 
 from .fakes import ConceptEmbedder, TaskLLM, scripted_extraction
@@ -66,62 +65,51 @@ def test_inferred_facts_are_embedded_with_their_evidence():
     assert fact_text(f) == "Diet: vegetarian (asked for meat-free recipes)"
 
 
-def manager_with_profile(embedder, config: MemoryConfig) -> MemoryManager:
-    memory = MemoryManager(user_id="una", store=InMemoryStore(), llm=TaskLLM(),
-                           embedder=embedder, config=config, background=False)
-    memory.edit_profile(PROFILE)
-    return memory
+@pytest.fixture
+def with_profile(make_manager):
+    """A manager (fake LLM, in-memory store) whose profile is PROFILE."""
+    def factory(embedder, config: MemoryConfig | None = None) -> MemoryManager:
+        memory = make_manager("una", embedder=embedder, config=config)
+        memory.edit_profile(PROFILE)
+        return memory
+    return factory
 
 
 @pytest.mark.parametrize("by_meaning", [True, False])
-def test_recall_picks_the_fact_that_means_what_the_question_asks(by_meaning):
-    config = MemoryConfig(rank_facts_by_meaning=by_meaning)
+def test_recall_picks_the_fact_that_means_what_the_question_asks(by_meaning, with_profile):
     embedder = ConceptEmbedder(CONCEPTS)
-    memory = manager_with_profile(embedder, config)
-    try:
-        prompt = memory.recall(QUESTION, token_budget=150).to_prompt()
-        assert count_tokens(prompt) <= 150
-        assert ("Never eats meat" in prompt) is by_meaning
-        if by_meaning:  # the fact texts were embedded once, not at every recall
-            n = len(embedder.documents_embedded)
-            memory.recall(QUESTION, token_budget=150)
-            assert len(embedder.documents_embedded) == n
-    finally:
-        memory.close()
-
-
-def test_forget_clears_the_fact_vectors():
-    memory = manager_with_profile(ConceptEmbedder(CONCEPTS), MemoryConfig())
-    try:
+    memory = with_profile(embedder, MemoryConfig(rank_facts_by_meaning=by_meaning))
+    prompt = memory.recall(QUESTION, token_budget=150).to_prompt()
+    assert count_tokens(prompt) <= 150
+    assert ("Never eats meat" in prompt) is by_meaning
+    if by_meaning:  # the fact texts were embedded once, not at every recall
+        n = len(embedder.documents_embedded)
         memory.recall(QUESTION, token_budget=150)
-        assert len(memory._fact_vectors) > 0
-        memory.forget()
-        assert len(memory._fact_vectors) == 0
-    finally:
-        memory.close()
+        assert len(embedder.documents_embedded) == n
 
 
-def test_hashing_embedder_still_ranks_by_shared_words():
-    memory = manager_with_profile(HashingEmbedder(), MemoryConfig())
-    try:
-        prompt = memory.recall("Does the user ever eat meat?", token_budget=150).to_prompt()
-        assert "Never eats meat" in prompt
-    finally:
-        memory.close()
+def test_forget_clears_the_fact_vectors(with_profile):
+    memory = with_profile(ConceptEmbedder(CONCEPTS))
+    memory.recall(QUESTION, token_budget=150)
+    assert len(memory._fact_vectors) > 0
+    memory.forget()
+    assert len(memory._fact_vectors) == 0
 
 
-def test_the_profile_update_embeds_new_facts_ahead_of_recall():
+def test_hashing_embedder_still_ranks_by_shared_words(with_profile):
+    memory = with_profile(HashingEmbedder())
+    prompt = memory.recall("Does the user ever eat meat?", token_budget=150).to_prompt()
+    assert "Never eats meat" in prompt
+
+
+def test_the_profile_update_embeds_new_facts_ahead_of_recall(make_manager):
     embedder = ConceptEmbedder(CONCEPTS)
     llm = TaskLLM([scripted_extraction({"diet": "vegetarian", "location": "Lyon"})])
-    memory = MemoryManager(user_id="una", store=InMemoryStore(), llm=llm, embedder=embedder,
-                           background=False)
-    try:
-        memory.record("I live in Lyon and never eat meat.", "Noted.", session_id="s1")
-        memory.end_session("s1")
-        texts = {fact_text(f) for f in memory.profile().facts}
-        assert texts and texts <= set(embedder.documents_embedded)
-        before = len(embedder.documents_embedded)
-        memory.recall("dinner ideas?", token_budget=200)
-        assert len(embedder.documents_embedded) == before  # nothing left to embed
-    finally:
-        memory.close()
+    memory = make_manager("una", llm=llm, embedder=embedder)
+    memory.record("I live in Lyon and never eat meat.", "Noted.", session_id="s1")
+    memory.end_session("s1")
+    texts = {fact_text(f) for f in memory.profile().facts}
+    assert texts and texts <= set(embedder.documents_embedded)
+    before = len(embedder.documents_embedded)
+    memory.recall("dinner ideas?", token_budget=200)
+    assert len(embedder.documents_embedded) == before  # nothing left to embed
