@@ -24,7 +24,10 @@ from .prompts import PROFILE_FIELD_DESCRIPTIONS
 from .text import content_words, overlap, stem
 from .types import Turn
 
-VALUE = Field(default="", max_length=80)
+VALUE_CHARS = 80
+LIST_VALUE_CHARS = 160  # room for a list of a few items (likes, hobbies...)
+VALUE = Field(default="", max_length=VALUE_CHARS)
+LIST_VALUE = Field(default="", max_length=LIST_VALUE_CHARS)
 
 
 class SessionFacts(BaseModel):
@@ -42,12 +45,12 @@ class SessionFacts(BaseModel):
     family: str = VALUE
     pets: str = VALUE
     diet: str = VALUE
-    health: str = VALUE
-    hobbies: str = VALUE
-    likes: str = VALUE
-    dislikes: str = VALUE
+    health: str = LIST_VALUE
+    hobbies: str = LIST_VALUE
+    likes: str = LIST_VALUE
+    dislikes: str = LIST_VALUE
     schedule: str = VALUE
-    goals: str = VALUE
+    goals: str = LIST_VALUE
     answer_style: str = VALUE
     standing_instruction: str = VALUE
     other: str = VALUE
@@ -264,6 +267,24 @@ def split_items(slot: str, value: str) -> list[str]:
     return list(dict.fromkeys(i for i in items if i))[:MAX_ITEMS] or [value]
 
 
+def drop_cut_tail(slot: str, value: str, cap: int) -> str:
+    """A value as long as its field's cap was cut there by the grammar, mid-item or mid-word
+    ("learning languages, fixing cars, practicing the Left Hand P"): keep only its whole
+    items (a list field's items before the last separator), else its whole words."""
+    if len(value) < cap:
+        return value
+    if slot in LIST_SLOTS:
+        separators = [*_ITEM_SEPARATORS.finditer(value), *_LAST_ITEM.finditer(value)]
+        if separators:
+            return value[: max(m.start() for m in separators)]
+    return value.rsplit(None, 1)[0] if len(value.split()) > 1 else ""
+
+
+def value_cap(slot: str) -> int:
+    """The most characters the model may write in a field (its grammar's bound)."""
+    return LIST_VALUE_CHARS if slot in LIST_SLOTS else VALUE_CHARS
+
+
 def supports(value: str, text: str, spec: SlotSpec, *, min_overlap: float = 0.5) -> bool:
     """Whether one user message backs a value: it states it (enough of the value's content
     words appear in it, not as a fact about someone else), or, for fields that may be
@@ -301,7 +322,9 @@ def edits_from_extraction(
     rejected: list[Rejected] = []
     current = list(doc.facts)
     values = [(slot, item) for slot, whole in
-              (with_polarity(name, _clean(getattr(facts, name))) for name in SLOTS)
+              (with_polarity(name, _clean(drop_cut_tail(name, getattr(facts, name),
+                                                        value_cap(name))))
+               for name in SLOTS)
               for item in split_items(slot, whole)]
     added: list[tuple[str, str]] = []  # (slot, value) added this session, across list fields
     for slot_name, value in values:

@@ -181,3 +181,44 @@ def test_standing_instructions_need_a_request_to_the_assistant() -> None:
         ProfileDocument(), SessionFacts(standing_instruction="answer in metric units"),
         turns("Always answer in metric units."))
     assert [e.text for e in outcome.edits] == ["Always: answer in metric units"]
+
+
+def test_value_caps_match_the_schema_the_model_is_held_to() -> None:
+    from memory_agent.extraction import LIST_SLOTS, value_cap
+
+    properties = SessionFacts.model_json_schema()["properties"]
+    assert {name: value_cap(name) for name in properties} == {
+        name: spec["maxLength"] for name, spec in properties.items()}
+    assert all(value_cap(s) > value_cap("location") for s in LIST_SLOTS)  # room for lists
+
+
+def test_a_value_cut_at_its_cap_keeps_only_whole_items_and_words() -> None:
+    from memory_agent.extraction import drop_cut_tail, value_cap
+
+    cap = value_cap("likes")
+    whole = ("learning new languages, studying music, fixing old cars, practicing the Left "
+             "Hand Path, painting landscapes on weekends, baking bread with my grandmother "
+             "every Sunday")
+    cut = whole[:cap]  # what the grammar lets through: it ends mid-item
+    assert len(cut) == cap and cut.endswith("every ")
+    assert drop_cut_tail("likes", cut, cap) == (
+        "learning new languages, studying music, fixing old cars, "
+        "practicing the Left Hand Path, painting landscapes on weekends")
+    assert drop_cut_tail("likes", "tea and jazz", cap) == "tea and jazz"  # under the cap
+    job = "I worked at the bakery on Elm Street for many years and then at a small cafe downtown"
+    cap_job = value_cap("occupation")
+    assert drop_cut_tail("occupation", job[:cap_job], cap_job).endswith("small cafe")
+    assert drop_cut_tail("occupation", "y" * cap_job, cap_job) == ""  # no whole word
+
+    likes = ("tiramisu, gardening, slow jazz records on a Sunday morning, hiking with old "
+             "friends in the hills, baking sourdough bread at home, practicing the Left Hand "
+             "Path every day")
+    outcome = edits_from_extraction(
+        ProfileDocument(), SessionFacts.model_construct(likes=likes[:cap]),
+        turns("Tiramisu and gardening keep me sane.",
+              "Slow jazz records on a Sunday morning, hiking with old friends in the hills.",
+              "Baking sourdough bread at home, and practicing the Left Hand Path every day."))
+    assert len(likes) > cap
+    assert [e.text for e in outcome.edits] == [
+        "Likes: tiramisu", "Likes: gardening", "Likes: slow jazz records on a Sunday morning",
+        "Likes: hiking with old friends in the hills", "Likes: baking sourdough bread at home"]
