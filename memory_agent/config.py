@@ -27,6 +27,9 @@ class MemoryConfig(BaseModel):
 
     # profile
     profile_token_budget: int = Field(default=2000, ge=200, le=32000)
+    # also keep up to this many of a session's first-person statements verbatim ("I have a
+    # doctor for a husband"; statements.py); 0 = only the model's field extraction
+    statements_per_session: int = Field(default=6, ge=0, le=50)
     # recall
     default_recall_budget: int = Field(default=1500, ge=50)
     # most of a recall budget the profile may take

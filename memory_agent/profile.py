@@ -41,6 +41,8 @@ SECTIONS: tuple[str, ...] = (
     "Standing instructions",
 )
 STANDING = "Standing instructions"
+# the slot of a user's own words kept verbatim (statements.py): the least protected facts
+STATEMENT_SLOT = "said"
 SPECIAL_SOURCES = frozenset({"edit", "tool", "import"})
 TITLE = "# Profile"
 HELP_COMMENT = (
@@ -476,10 +478,17 @@ def diff_documents(old: ProfileDocument, new: ProfileDocument) -> list[Retired]:
 # --- budget --------------------------------------------------------------------------
 
 
-def support(fact: Fact) -> tuple[int, int, int, date]:
-    """Sort key: lower means less supported, dropped first to fit the budget."""
+def is_statement(fact: Fact) -> bool:
+    """Whether a fact is a user's statement kept verbatim (statements.py)."""
+    return fact.slot == STATEMENT_SLOT
+
+
+def support(fact: Fact) -> tuple[int, int, int, int, date]:
+    """Sort key: lower means less supported, dropped first to fit the budget (verbatim
+    statements before extracted facts, standing instructions last)."""
     return (
         1 if fact.section == STANDING else 0,
+        0 if fact.slot == STATEMENT_SLOT else 1,
         fact.confidence,
         len(fact.sources),
         fact.learned,
@@ -487,18 +496,22 @@ def support(fact: Fact) -> tuple[int, int, int, date]:
 
 
 def fit_budget(
-    doc: ProfileDocument, budget: int, count_tokens: TokenCounter
+    doc: ProfileDocument, budget: int, count_tokens: TokenCounter,
+    *, only: Callable[[Fact], bool] | None = None,
 ) -> tuple[ProfileDocument, list[Retired]]:
-    """Drop the least supported facts until the rendered document fits ``budget`` tokens."""
+    """Drop the least supported facts until the rendered document fits ``budget`` tokens.
+
+    With ``only``, drop only facts it accepts (the result may then still be over budget).
+    """
     if count_tokens(doc.render()) <= budget:
         return doc, []
     if count_tokens(ProfileDocument(title=doc.title).render()) > budget:
         msg = f"a profile budget of {budget} tokens cannot hold even an empty document"
         raise ProfileBudgetError(msg)
-    order = sorted(doc.facts, key=support)
+    order = sorted((f for f in doc.facts if only is None or only(f)), key=support)
     dropped: list[Retired] = []
     keep = list(doc.facts)
-    while keep and count_tokens(ProfileDocument(tuple(keep), doc.title).render()) > budget:
+    while order and count_tokens(ProfileDocument(tuple(keep), doc.title).render()) > budget:
         victim = order.pop(0)
         keep.remove(victim)
         dropped.append(Retired(victim, "dropped to fit the profile budget"))

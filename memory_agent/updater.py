@@ -31,6 +31,7 @@ from .profile import (
     apply_edits,
     as_datetime,
     fit_budget,
+    is_statement,
     parse_profile,
 )
 from .prompts import (
@@ -44,6 +45,7 @@ from .prompts import (
     SUMMARIZE_SESSION_SYSTEM,
     SUMMARIZE_SESSION_USER,
 )
+from .statements import statement_edits
 from .store.base import HistoryEntry, MemoryStore
 from .text import content_words
 from .tokens import truncate_to_tokens
@@ -253,7 +255,8 @@ def update_profile(
     for chunk in _chunks(turns, b):  # a long session is read in chunks: report them all
         facts = extract_facts(b, chunk)
         result = write_profile_edits(
-            b, user_id, partial(edits_from_extraction, facts=facts, turns=chunk),
+            b, user_id, partial(session_edits, facts=facts, turns=chunk,
+                                statements=b.config.statements_per_session),
             today=learned, now=now,
         )
         total.edits += result.edits
@@ -265,6 +268,17 @@ def update_profile(
 
 
 EditPlanner = Callable[[ProfileDocument], ExtractionOutcome]
+
+
+def session_edits(doc: ProfileDocument, *, facts: SessionFacts, turns: Sequence[Turn],
+                  statements: int) -> ExtractionOutcome:
+    """The model's field extraction as edits, then up to ``statements`` of the session's
+    first-person statements that say something those fields do not (statements.py)."""
+    outcome = edits_from_extraction(doc, facts, turns)
+    if statements:
+        extracted = [e.text for e in outcome.edits if e.text]
+        outcome.edits += statement_edits(doc, turns, also_known=extracted, limit=statements)
+    return outcome
 
 
 def write_profile_edits(
@@ -288,6 +302,9 @@ def write_profile_edits(
         result = apply_edits(doc, outcome.edits, today=today, reserved=reserved)
         new_doc, retired = result.document, list(result.retired)
         budget = b.config.profile_token_budget
+        # verbatim statements only use room the extracted facts leave: shed them first
+        new_doc, shed = fit_budget(new_doc, budget, b.count_tokens, only=is_statement)
+        retired += shed
         if b.count_tokens(new_doc.render()) > budget:
             new_doc, merged = compact(b, new_doc, today=today, reserved=reserved)
             retired += merged

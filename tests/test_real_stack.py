@@ -142,3 +142,32 @@ def test_a_listed_like_becomes_one_fact_per_item(llm, chroma_path):
                 memory.profile_markdown())
     finally:
         memory.close()
+
+
+def test_first_person_statements_join_the_model_facts(llm, chroma_path):
+    """A session of plain self-statements on the real model and Chroma: what the model's
+    fields miss is kept in the user's words, every such fact quotes a message of the user
+    and cites it, and none repeats a field fact of the same session."""
+    from memory_agent.profile import STATEMENT_SLOT
+    from memory_agent.statements import self_statements
+
+    messages = ["Haha yes. My Mazda Protege is blueish grey, I bought it used last spring.",
+                "I dyed half my hair red for the Rebels and half blue for the Empire.",
+                "I ride horses competitively on weekends, it keeps me busy."]
+    memory = MemoryManager(user_id="says", store=ChromaStore.persistent(chroma_path), llm=llm,
+                           embedder=E5Embedder(), background=False)
+    try:
+        for i, message in enumerate(messages):
+            memory.record(message, "Nice!", session_id="s1", at=T0 + timedelta(minutes=i))
+        memory.end_session("s1")
+        doc = memory.profile()
+        said = [f for f in doc.facts if f.slot == STATEMENT_SLOT]
+        assert said, doc.render()
+        for fact in said:
+            index = int(fact.sources[0].split("#")[1])
+            assert fact.sources[0].startswith("s1#") and fact.section == "About"
+            assert fact.text in self_statements(messages[index - 1]), doc.render()
+        text = doc.render().lower()
+        assert "mazda" in text and "horse" in text, doc.render()
+    finally:
+        memory.close()
