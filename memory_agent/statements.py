@@ -60,7 +60,7 @@ def self_statements(message: str) -> list[str]:
     ("I ...", "my ...", "we ..."), it is no question, it has 3-25 words and at least two
     content words, it does not address the other speaker ("you"), it is not small talk
     ("I think", "I'm sure", "I'll ...", "I would ...") and, if it points back at something
-    said before ("I like that hobby"), it holds at least four content words of its own.
+    said before ("I like that hobby"), it holds at least three content words of its own.
     """
     out = []
     for raw in _SENTENCE.findall(_ABBREVIATION.sub(r"\1", message)):
