@@ -13,6 +13,7 @@ This module then decides, without a model:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,7 +136,7 @@ MAX_VALUE_WORDS = 10
 
 # a value about the user never addresses someone: "your city" is the field's description
 # copied back, not a fact (standing instructions and answer style may speak to the assistant)
-_SECOND_PERSON = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
+SECOND_PERSON = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
 _ADDRESSED_SLOTS = frozenset({"standing_instruction", "answer_style"})
 _DESCRIPTION_WORDS = {  # without the examples in parentheses: "vegan" is a real diet
     slot: content_words(re.sub(r"\([^)]*\)", " ", text))
@@ -280,9 +281,16 @@ def drop_cut_tail(slot: str, value: str, cap: int) -> str:
     return value.rsplit(None, 1)[0] if len(value.split()) > 1 else ""
 
 
+@functools.cache
+def _value_caps() -> dict[str, int]:
+    properties = SessionFacts.model_json_schema()["properties"]
+    return {name: int(spec["maxLength"]) for name, spec in properties.items()}
+
+
 def value_cap(slot: str) -> int:
-    """The most characters the model may write in a field (its grammar's bound)."""
-    return LIST_VALUE_CHARS if slot in LIST_SLOTS else VALUE_CHARS
+    """The most characters the model may write in a field: its ``maxLength`` in the schema
+    the grammar is built from."""
+    return _value_caps()[slot]
 
 
 def supports(value: str, text: str, spec: SlotSpec, *, min_overlap: float = 0.5) -> bool:
@@ -338,7 +346,7 @@ def edits_from_extraction(
             rejected.append(Rejected(slot_name, value, "not a short fact (a copied sentence?)"))
             continue
         if copies_field_description(slot_name, value) or (
-            slot_name not in _ADDRESSED_SLOTS and _SECOND_PERSON.search(value)
+            slot_name not in _ADDRESSED_SLOTS and SECOND_PERSON.search(value)
         ):
             rejected.append(Rejected(slot_name, value, "repeats the field's description"))
             continue

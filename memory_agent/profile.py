@@ -488,7 +488,7 @@ def support(fact: Fact) -> tuple[int, int, int, int, date]:
     statements before extracted facts, standing instructions last)."""
     return (
         1 if fact.section == STANDING else 0,
-        0 if fact.slot == STATEMENT_SLOT else 1,
+        0 if is_statement(fact) else 1,
         fact.confidence,
         len(fact.sources),
         fact.learned,

@@ -7,7 +7,7 @@ statements of fact ("I have a doctor for a husband", "My Mazda is blueish grey")
 best few are kept verbatim, each a fact of the profile's "About" section with the slot
 ``said``, cited like any other fact::
 
-    - Said: "My Mazda currently is a blueish grey" {#f9 slot=said src=s3#4 learned=...}
+    - My Mazda currently is a blueish grey {#f9 slot=said src=s3#4 learned=...}
 
 They are the profile's least protected facts: a statement that repeats a fact already
 held is not added; statements are dropped first, before any compaction, when the
@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .extraction import looks_like_injection
-from .profile import STATEMENT_SLOT, ProfileDocument, ProfileEdit
+from .extraction import SECOND_PERSON, looks_like_injection
+from .profile import STATEMENT_SLOT, ProfileDocument, ProfileEdit, is_statement
 from .text import content_words
 from .types import Turn
 
@@ -48,7 +48,6 @@ _SMALL_TALK = re.compile(
     r"(?:sure|sorry|glad|happy\s+to|good|fine|great|ok|okay|well|doing|not\s+sure|excited\s+for\s+you|"
     r"afraid|guessing|thinking|wondering|going\s+to|gonna)\b",
     re.IGNORECASE)
-_SECOND_PERSON = re.compile(r"\byou(?:r|rs|rself|'re|'ve|'ll|'d)?\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
                           re.IGNORECASE)
 
@@ -74,7 +73,7 @@ def self_statements(message: str) -> list[str]:
         content = content_words(sentence)
         if not MIN_WORDS <= len(words) <= MAX_WORDS or len(sentence) > MAX_CHARS:
             continue
-        if len(content) < 2 or _SECOND_PERSON.search(sentence):
+        if len(content) < 2 or SECOND_PERSON.search(sentence):
             continue
         if _REFERS_BACK.search(sentence) and len(content) < 3:
             continue
@@ -91,15 +90,22 @@ def statement_text(sentence: str) -> str:
     return sentence.replace("{", "(").replace("}", ")")
 
 
-def _repeats(sentence: str, known: str) -> bool:
-    """Whether a statement is a near copy of a known fact (for a field fact, of its value):
-    half of their content words are shared, or the statement holds all of the fact's words
+def _value_words(known: str) -> set[str]:
+    """The content words of a known fact's value ("Likes: tiramisu" -> {tiramisu})."""
+    return content_words(known.split(": ", 1)[-1])
+
+
+def _key(sentence: str) -> str:
+    """Statements with the same content words are the same statement."""
+    return " ".join(sorted(content_words(sentence)))
+
+
+def _repeats(words: set[str], known_words: set[str]) -> bool:
+    """Whether a statement (its content words) is a near copy of a known fact (its value's
+    words): half of their words are shared, or the statement holds all of the fact's words
     and at most three more ("I love tiramisu" beside "Likes: tiramisu", "We moved to Lyon, I
     live in Lyon now" beside "Lives in: Lyon"). A statement that says more ("I love riding
     horses competitively but hate the darker side of it") is kept."""
-    words = content_words(sentence)
-    value = known.split(": ", 1)[1] if ": " in known else known
-    known_words = content_words(value)
     if not words or not known_words:
         return False
     if known_words <= words and len(words - known_words) <= 3:
@@ -107,10 +113,9 @@ def _repeats(sentence: str, known: str) -> bool:
     return len(words & known_words) / len(words | known_words) >= 0.5
 
 
-def _covered(sentence: str, known_words: set[str], share: float = 0.7) -> bool:
+def _covered(words: set[str], known_words: set[str], share: float = 0.7) -> bool:
     """Whether the known facts together already say most of a statement ("I love chess,
     hiking and painting" beside "Hobbies: chess", "Hobbies: hiking", "Hobbies: painting")."""
-    words = content_words(sentence)
     return bool(words) and len(words & known_words) >= share * len(words)
 
 
@@ -126,30 +131,26 @@ def statement_edits(
     in the order they were said). A statement that repeats a fact of the profile or one of
     ``also_known`` (the texts this session's extraction adds), or whose words those facts
     together mostly hold, is not kept."""
-    held = [f for f in doc.facts if f.slot == STATEMENT_SLOT]
-    known = [f.text for f in doc.facts if f.slot != STATEMENT_SLOT] + list(also_known)
-    known_words = set().union(*(content_words(k.split(": ", 1)[-1]) for k in known))
+    held = {_key(f.text): f for f in reversed(doc.facts) if is_statement(f)}  # first wins
+    known = [_value_words(f.text) for f in doc.facts if not is_statement(f)]
+    known += [_value_words(text) for text in also_known]
+    all_known: set[str] = set().union(*known)
     found: dict[str, list[str]] = {}
     for turn in turns:
         for sentence in self_statements(turn.user_message):
-            key = " ".join(sorted(content_words(sentence)))
-            if key in found:
-                found[key].append(turn.id)
-            else:
-                found[key] = [sentence, turn.id]
+            found.setdefault(_key(sentence), [sentence]).append(turn.id)
     edits: list[ProfileEdit] = []
-    fresh: list[tuple[str, list[str]]] = []
-    for sentence, *sources in found.values():
-        quoted = next((f for f in held if content_words(f.text) == content_words(sentence)),
-                      None)
+    fresh: list[tuple[str, list[str], int]] = []
+    for key, (sentence, *sources) in found.items():
+        words = content_words(sentence)
+        quoted = held.get(key)
         if quoted is not None:
             edits.append(ProfileEdit(op="confirm", fact_id=quoted.id, sources=sources[:4]))
-        elif not any(_repeats(sentence, k) for k in known) and not _covered(sentence,
-                                                                             known_words):
-            fresh.append((sentence, sources[:4]))
-    richest = sorted(range(len(fresh)), key=lambda i: -len(content_words(fresh[i][0])))[:limit]
+        elif not any(_repeats(words, k) for k in known) and not _covered(words, all_known):
+            fresh.append((sentence, sources[:4], len(words)))
+    richest = sorted(range(len(fresh)), key=lambda i: -fresh[i][2])[:limit]
     for i in sorted(richest):
-        sentence, sources = fresh[i]
+        sentence, sources, _ = fresh[i]
         edits.append(ProfileEdit(op="add", section="About", text=statement_text(sentence),
                                  sources=sources, slot=STATEMENT_SLOT))
     return edits
