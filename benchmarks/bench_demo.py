@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "MEMORY_AGENT_HOME": home}
-        command = [sys.executable, "-m", "memory_agent.cli"]
+        command = [sys.executable, "-m", "memory_agent.apps.cli"]
         if args.model:
             command += ["--model", args.model]
         command.append("demo")

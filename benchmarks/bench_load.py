@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import describe
 
-from memory_agent.store.chroma_server import LocalChromaServer
+from memory_agent.testing.chroma_server import LocalChromaServer
 
 HERE = Path(__file__).resolve().parent
 TOPICS = ["cooking", "hiking", "my sister", "the garden", "work deadlines", "a new bike",
@@ -43,9 +43,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def client(index: int, port: int, turns: int, embedder: str, work: str, out: Any) -> None:
     from memory_agent import FakeLLM, HashingEmbedder, MemoryManager
-    from memory_agent.embeddings import Embedder
-    from memory_agent.store.chroma import ChromaStore
-    from memory_agent.store.journal import TurnJournal
+    from memory_agent.core.embedder import Embedder
+    from memory_agent.backends.store.chroma import ChromaStore
+    from memory_agent.engine.journal import TurnJournal
 
     emb: Embedder
     if embedder == "e5":

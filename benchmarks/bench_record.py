@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
-from memory_agent.store.journal import TurnJournal
+from memory_agent.engine.journal import TurnJournal
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"

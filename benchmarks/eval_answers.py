@@ -48,8 +48,8 @@ from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
-from memory_agent.llm.base import LLM
-from memory_agent.types import Message
+from memory_agent.core.llm import LLM
+from memory_agent.core.types import Message
 
 HERE = Path(__file__).resolve().parent
 SYSTEMS = ("no_memory", "full_history", "flat", "tree")

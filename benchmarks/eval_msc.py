@@ -60,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe
 
 from memory_agent import Embedder, MemoryManager, ProfileDocument
-from memory_agent.llm.base import LLM
+from memory_agent.core.llm import LLM
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"

@@ -34,9 +34,9 @@ from ingest import DEFAULT_DATA, cache_dir, fully_ingested, turn_ids, user_id_fo
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
-from memory_agent.retrieval import assemble, turn_item
-from memory_agent.text import words
-from memory_agent.types import MemoryContext, Turn
+from memory_agent.core.retrieval import assemble, turn_item
+from memory_agent.core.text import words
+from memory_agent.core.types import MemoryContext, Turn
 
 HERE = Path(__file__).resolve().parent
 BUDGETS = (500, 1000, 2000)

@@ -29,8 +29,8 @@ from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
-from memory_agent.retrieval import assemble, node_item, turn_item
-from memory_agent.text import overlap
+from memory_agent.core.retrieval import assemble, node_item, turn_item
+from memory_agent.core.text import overlap
 
 HERE = Path(__file__).resolve().parent
 

@@ -27,8 +27,8 @@ from datasets import Conversation, exchanges, load
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
-from memory_agent.llm.base import LLM
-from memory_agent.store.base import MemoryStore
+from memory_agent.core.llm import LLM
+from memory_agent.core.store import MemoryStore
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import MemoryConfig
-from .embeddings import E5Embedder, Embedder, HashingEmbedder
-from .errors import (
+from memory_agent.core.config import MemoryConfig
+from memory_agent.backends.embeddings import E5Embedder, HashingEmbedder
+from memory_agent.core.embedder import Embedder
+from memory_agent.errors import (
     EmptyMessageError,
     InvalidIdError,
     InvalidInputError,
@@ -29,26 +30,28 @@ from .errors import (
     UnknownSessionError,
     UnknownUserError,
 )
-from .extraction import ExtractionOutcome, Rejected, looks_like_injection
-from .llm import LLM, FakeLLM, generate_structured
-from .manager import MemoryManager
-from .profile import Fact, ProfileDocument, ProfileEdit, parse_profile
-from .store.base import HistoryEntry, Job, MemoryStore
-from .store.memory import InMemoryStore
-from .tree import SummaryTree, TreeConfig
-from .types import MemoryContext, MemoryItem, Message, Node, SessionInfo, Turn, validate_id
-from .updater import ProfileUpdate
-from .worker import JobFailure
+from memory_agent.core.extraction import ExtractionOutcome, Rejected, looks_like_injection
+from memory_agent.core.llm import LLM
+from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.engine.structured import generate_structured
+from memory_agent.engine.manager import MemoryManager
+from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit, parse_profile
+from memory_agent.core.store import HistoryEntry, Job, MemoryStore
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.tree import SummaryTree, TreeConfig
+from memory_agent.core.types import MemoryContext, MemoryItem, Message, Node, SessionInfo, Turn, validate_id
+from memory_agent.engine.updater import ProfileUpdate
+from memory_agent.engine.worker import JobFailure
 
 if TYPE_CHECKING:
-    from .llm.llama import LlamaCppLLM
-    from .store.chroma import ChromaStore
+    from memory_agent.backends.llm.llama import LlamaCppLLM
+    from memory_agent.backends.store.chroma import ChromaStore
 
 __version__ = "0.1.0"
 
 _LAZY = {  # heavy imports (chromadb, llama_cpp) only when used
-    "ChromaStore": ("memory_agent.store.chroma", "ChromaStore"),
-    "LlamaCppLLM": ("memory_agent.llm.llama", "LlamaCppLLM"),
+    "ChromaStore": ("memory_agent.backends.store.chroma", "ChromaStore"),
+    "LlamaCppLLM": ("memory_agent.backends.llm.llama", "LlamaCppLLM"),
 }
 
 

@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from memory_agent.embeddings import HashingEmbedder
-from memory_agent.llm.fake import FakeLLM
-from memory_agent.types import Message
+from memory_agent.backends.embeddings import HashingEmbedder
+from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.core.types import Message
 
 
 def scripted_extraction(fields: dict[str, str]) -> str:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.cli import main as cli_main
+from memory_agent.apps.cli import main as cli_main
 from memory_agent.errors import MemoryAgentError
 
 from .fakes import TaskLLM, scripted_extraction

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from memory_agent.embeddings import HashingEmbedder
-from memory_agent.llm.fake import FakeLLM
-from memory_agent.store.memory import InMemoryStore
+from memory_agent.backends.embeddings import HashingEmbedder
+from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.backends.store.memory import InMemoryStore
 
 from .fakes import TaskLLM
 

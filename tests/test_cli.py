@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from memory_agent import ChromaStore, E5Embedder, MemoryManager
-from memory_agent.cli import main
+from memory_agent.apps.cli import main
 
 from .fakes import TaskLLM, scripted_extraction
 
@@ -111,11 +111,11 @@ def test_chat_on_the_real_model(tmp_path):
         "/quit",
     ]) + "\n"
     env = {**os.environ, "MEMORY_AGENT_HOME": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "memory_agent.cli", "chat", "--user", "bob"],
+    proc = subprocess.run([sys.executable, "-m", "memory_agent.apps.cli", "chat", "--user", "bob"],
                           input=lines, capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert "assistant>" in proc.stdout
     # the profile is printed after /end: the update may still be running, so check again
-    show = subprocess.run([sys.executable, "-m", "memory_agent.cli", "profile", "show",
+    show = subprocess.run([sys.executable, "-m", "memory_agent.apps.cli", "profile", "show",
                            "--user", "bob"], capture_output=True, text=True, env=env, timeout=300)
     assert "Oslo" in show.stdout, show.stdout + show.stderr

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from memory_agent import embeddings
-from memory_agent.embeddings import E5Embedder, HashingEmbedder, default_embedder
+from memory_agent.backends.embeddings import E5Embedder, HashingEmbedder, default_embedder
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from memory_agent.extraction import SLOTS, SessionFacts, edits_from_extraction, supports
-from memory_agent.profile import Fact, ProfileDocument
-from memory_agent.types import Turn
+from memory_agent.core.extraction import SLOTS, SessionFacts, edits_from_extraction, supports
+from memory_agent.core.profile import Fact, ProfileDocument
+from memory_agent.core.types import Turn
 
 AT = datetime(2026, 3, 2, tzinfo=timezone.utc)
 
@@ -72,7 +72,7 @@ def test_empty_and_placeholder_values_are_ignored():
 
 
 def test_field_descriptions_and_session_facts_name_the_same_fields() -> None:
-    from memory_agent.prompts import EXTRACT_PROFILE_FIELDS, PROFILE_FIELD_DESCRIPTIONS
+    from memory_agent.core.prompts import EXTRACT_PROFILE_FIELDS, PROFILE_FIELD_DESCRIPTIONS
 
     assert list(PROFILE_FIELD_DESCRIPTIONS) == list(SessionFacts.model_fields)
     assert set(SLOTS) == set(SessionFacts.model_fields)
@@ -81,7 +81,7 @@ def test_field_descriptions_and_session_facts_name_the_same_fields() -> None:
 
 
 def test_values_that_copy_the_field_description_are_rejected() -> None:
-    from memory_agent.extraction import copies_field_description
+    from memory_agent.core.extraction import copies_field_description
 
     assert copies_field_description("location", "your city or country")
     assert not copies_field_description("diet", "vegan")  # an example word is a real value
@@ -117,7 +117,7 @@ def test_a_sentence_merely_mentioning_others_still_backs_the_user() -> None:
 
 
 def test_a_dislike_written_as_a_like_is_filed_as_a_dislike() -> None:
-    from memory_agent.extraction import with_polarity
+    from memory_agent.core.extraction import with_polarity
 
     assert with_polarity("likes", "dislike VR games") == ("dislikes", "VR games")
     assert with_polarity("likes", "doesn't like crowds") == ("dislikes", "crowds")
@@ -137,7 +137,7 @@ def test_links_are_not_facts() -> None:
 
 
 def test_list_values_become_one_fact_per_supported_item() -> None:
-    from memory_agent.extraction import split_items
+    from memory_agent.core.extraction import split_items
 
     assert split_items("likes", "tiramisu, gardening and meditation") == [
         "tiramisu", "gardening", "meditation"]
@@ -165,7 +165,7 @@ def test_a_negated_list_is_filed_whole_as_dislikes() -> None:
 
 
 def test_standing_instructions_need_a_request_to_the_assistant() -> None:
-    from memory_agent.extraction import addresses_assistant
+    from memory_agent.core.extraction import addresses_assistant
 
     assert addresses_assistant("Always answer in metric units please.")
     assert addresses_assistant("I read on my phone. Keep answers short.")
@@ -184,7 +184,7 @@ def test_standing_instructions_need_a_request_to_the_assistant() -> None:
 
 
 def test_value_caps_match_the_schema_the_model_is_held_to() -> None:
-    from memory_agent.extraction import LIST_SLOTS, value_cap
+    from memory_agent.core.extraction import LIST_SLOTS, value_cap
 
     properties = SessionFacts.model_json_schema()["properties"]
     assert {name: value_cap(name) for name in properties} == {
@@ -193,7 +193,7 @@ def test_value_caps_match_the_schema_the_model_is_held_to() -> None:
 
 
 def test_a_value_cut_at_its_cap_keeps_only_whole_items_and_words() -> None:
-    from memory_agent.extraction import drop_cut_tail, value_cap
+    from memory_agent.core.extraction import drop_cut_tail, value_cap
 
     cap = value_cap("likes")
     whole = ("learning new languages, studying music, fixing old cars, practicing the Left "

@@ -8,7 +8,7 @@ import pytest
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
 from memory_agent.errors import StoreError
-from memory_agent.store.journal import TurnJournal
+from memory_agent.engine.journal import TurnJournal
 
 from .fakes import TaskLLM
 
@@ -32,7 +32,7 @@ def test_crash_before_ingest_loses_nothing(tmp_path):
     path = tmp_path / "j.sqlite3"
     store = InMemoryStore()
     journal = TurnJournal(path)
-    from memory_agent.types import Turn, utc
+    from memory_agent.core.types import Turn, utc
     # a process journaled two turns and died before storing them
     journal.append(Turn("alice", "s1", 1, "first", "ok", utc()))
     journal.append(Turn("alice", "s1", 2, "second", "ok", utc()))
@@ -50,7 +50,7 @@ def test_turn_both_journaled_and_stored_is_not_duplicated(tmp_path):
     first = manager(store, TurnJournal(path))
     first.record("hello", "hi", session_id="s1")
     first.close()
-    from memory_agent.types import Turn
+    from memory_agent.core.types import Turn
     stored = store.get_turns("alice")[0]
     journal = TurnJournal(path)
     journal.append(Turn(stored.user_id, stored.session_id, stored.index, stored.user_message,
@@ -81,7 +81,7 @@ def test_forget_leaves_no_text_in_the_journal_file(tmp_path):
 
 
 def test_duplicate_append_is_a_store_error(tmp_path):
-    from memory_agent.types import Turn, utc
+    from memory_agent.core.types import Turn, utc
     journal = TurnJournal(tmp_path / "j.sqlite3")
     turn = Turn("alice", "s1", 1, "a", "b", utc())
     journal.append(turn)

@@ -17,9 +17,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
-from memory_agent.llm import generate_structured
-from memory_agent.llm.llama import LlamaCppLLM, json_schema_grammar, prepare_json_schema
-from memory_agent.types import Message
+from memory_agent.engine.structured import generate_structured
+from memory_agent.backends.llm.llama import LlamaCppLLM, json_schema_grammar, prepare_json_schema
+from memory_agent.core.types import Message
 
 try:
     import llama_cpp  # noqa: F401
@@ -117,7 +117,7 @@ def test_grammar_refuses_what_llama_cannot_convert() -> None:
 
 def test_importing_the_backend_does_not_import_llama_cpp() -> None:
     code = (
-        "import sys, memory_agent, memory_agent.llm.llama as m; "
+        "import sys, memory_agent, memory_agent.backends.llm.llama as m; "
         "m.LlamaCppLLM(); assert 'llama_cpp' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from memory_agent.errors import ModelUnavailableError
-from memory_agent.llm import models
-from memory_agent.llm.models import (
+from memory_agent.backends.llm import models
+from memory_agent.backends.llm.models import (
     DEFAULT_MODEL,
     MODELS,
     ModelSpec,

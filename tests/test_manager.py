@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from memory_agent.config import MemoryConfig
+from memory_agent.core.config import MemoryConfig
 from memory_agent.errors import (
     EmptyMessageError,
     InvalidIdError,
@@ -20,11 +20,11 @@ from memory_agent.errors import (
     SessionStateError,
     UnknownSessionError,
 )
-from memory_agent.llm.fake import FakeLLM
-from memory_agent.profile import Fact
-from memory_agent.store.base import Job
-from memory_agent.store.memory import InMemoryStore
-from memory_agent.tokens import count_tokens
+from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.core.profile import Fact
+from memory_agent.core.store import Job
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.backends.tokens import count_tokens
 
 from .fakes import TaskLLM, scripted_extraction
 
@@ -305,7 +305,7 @@ def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manage
                   "Great!", session_id="s1", at=T0)
     filler = [Fact(f"f{i}", "Goals", f"Goal: placeholder goal number {i} " + "x " * 8,
                    ("s1#1",), T0.date()) for i in range(20, 24)]
-    from memory_agent.profile import ProfileDocument as Doc
+    from memory_agent.core.profile import ProfileDocument as Doc
     memory.store.put_profile("alice", Doc(tuple(filler)).render(), expected_version=0)
     memory.end_session("s1")
     doc = memory.profile()

@@ -42,7 +42,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contents(wheel: Path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "memory_agent/py.typed" in names
-    assert "memory_agent/manager.py" in names
+    assert "memory_agent/engine/manager.py" in names
     assert not any(n.startswith(("tests/", "benchmarks/", "integrations/")) for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()

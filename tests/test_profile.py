@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memory_agent.errors import ProfileError, ProfileParseError
-from memory_agent.profile import (
+from memory_agent.core.profile import (
     SECTIONS,
     Fact,
     ProfileDocument,
@@ -188,9 +188,9 @@ def test_round_trip_property(items):
 def test_compaction_merges_that_glue_fields_or_invent_are_ignored():
     from datetime import date
 
-    from memory_agent.profile import Fact
-    from memory_agent.tokens import count_tokens
-    from memory_agent.updater import bad_merge
+    from memory_agent.core.profile import Fact
+    from memory_agent.backends.tokens import count_tokens
+    from memory_agent.engine.updater import bad_merge
 
     def fact(i: int, section: str, slot: str, text: str) -> Fact:
         return Fact(f"f{i}", section, text, ("s#1",), date(2026, 1, 1), slot=slot)

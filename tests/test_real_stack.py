@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from memory_agent import ChromaStore, E5Embedder, LlamaCppLLM, MemoryManager
-from memory_agent.tokens import count_tokens
+from memory_agent.backends.tokens import count_tokens
 
 pytestmark = pytest.mark.real
 T0 = datetime(2026, 4, 6, 18, 0, tzinfo=timezone.utc)
@@ -148,8 +148,8 @@ def test_first_person_statements_join_the_model_facts(llm, chroma_path):
     """A session of plain self-statements on the real model and Chroma: what the model's
     fields miss is kept in the user's words, every such fact quotes a message of the user
     and cites it, and none repeats a field fact of the same session."""
-    from memory_agent.profile import STATEMENT_SLOT
-    from memory_agent.statements import self_statements
+    from memory_agent.core.profile import STATEMENT_SLOT
+    from memory_agent.core.statements import self_statements
 
     messages = ["Haha yes. My Mazda Protege is blueish grey, I bought it used last spring.",
                 "I dyed half my hair red for the Rebels and half blue for the Empire.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from memory_agent.config import MemoryConfig
-from memory_agent.profile import (
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.profile import (
     STATEMENT_SLOT,
     Fact,
     ProfileDocument,
@@ -13,9 +13,9 @@ from memory_agent.profile import (
     fit_budget,
     is_statement,
 )
-from memory_agent.statements import self_statements, statement_edits
-from memory_agent.tokens import count_tokens
-from memory_agent.types import Turn
+from memory_agent.core.statements import self_statements, statement_edits
+from memory_agent.backends.tokens import count_tokens
+from memory_agent.core.types import Turn
 
 from .fakes import TaskLLM, scripted_extraction
 

@@ -22,12 +22,12 @@ from memory_agent.errors import (
     StoreError,
     UnknownSessionError,
 )
-from memory_agent.store import chroma as chroma_module
-from memory_agent.store.base import HistoryEntry, Job, MemoryStore
-from memory_agent.store.chroma import ChromaStore, parse_server_url
-from memory_agent.store.chroma_server import LocalChromaServer, chroma_executable, free_port
-from memory_agent.store.memory import InMemoryStore
-from memory_agent.types import Node, SessionInfo, StoredProfile, Turn
+from memory_agent.backends.store import chroma as chroma_module
+from memory_agent.core.store import HistoryEntry, Job, MemoryStore
+from memory_agent.backends.store.chroma import ChromaStore, parse_server_url
+from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable, free_port
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 DIM = 8

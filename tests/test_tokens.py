@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from memory_agent import tokens
 from memory_agent.errors import InvalidInputError, ModelUnavailableError
-from memory_agent.tokens import count_tokens, get_encoding, truncate_to_tokens
+from memory_agent.backends.tokens import count_tokens, get_encoding, truncate_to_tokens
 
 
 @pytest.fixture

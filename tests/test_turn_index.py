@@ -17,14 +17,14 @@ import pytest
 from chromadb.config import Settings
 
 from memory_agent import ExtractionOutcome, HashingEmbedder, MemoryManager, ProfileEdit, turn_index
-from memory_agent.config import MemoryConfig
-from memory_agent.store.base import MemoryStore, TurnVectors
-from memory_agent.store.chroma import ChromaStore
-from memory_agent.store.chroma_server import LocalChromaServer, chroma_executable
-from memory_agent.store.journal import TurnJournal
-from memory_agent.store.memory import InMemoryStore
-from memory_agent.turn_index import TurnIndex
-from memory_agent.types import Turn
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.store import MemoryStore, TurnVectors
+from memory_agent.backends.store.chroma import ChromaStore
+from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable
+from memory_agent.engine.journal import TurnJournal
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.engine.turn_index import TurnIndex
+from memory_agent.core.types import Turn
 
 from .fakes import TaskLLM
 

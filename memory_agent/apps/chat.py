@@ -1,0 +1,20 @@
+"""Answering a user with (or without) memory: the loop the CLI and the demo share."""
+
+from __future__ import annotations
+
+from memory_agent.core.llm import LLM
+from memory_agent.core.prompts import ANSWER_SYSTEM, ANSWER_WITH_MEMORY_SYSTEM
+from memory_agent.core.types import MemoryContext, Message
+
+
+def answer_messages(question: str, context: MemoryContext | None) -> list[Message]:
+    """The messages for one answer: memory goes in the system prompt, delimited as data."""
+    memory = context.to_prompt() if context is not None else ""
+    system = ANSWER_WITH_MEMORY_SYSTEM.format(memory=memory) if memory else ANSWER_SYSTEM
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}]
+
+
+def answer(llm: LLM, question: str, context: MemoryContext | None, *, max_tokens: int = 160) -> str:
+    """The model's answer to ``question`` given the recalled ``context`` (None: no memory)."""
+    reply = llm.complete(answer_messages(question, context), max_tokens=max_tokens)
+    return " ".join(reply.split()) if isinstance(reply, str) else ""

@@ -1,0 +1,457 @@
+"""A local llama.cpp backend (``llama-cpp-python``), loaded lazily and kept quiet.
+
+``llama_cpp`` is imported only when a model is first loaded, so ``import memory_agent`` works
+without the ``local`` extra installed.
+
+Structured output is grammar-constrained: the JSON schema is converted with llama.cpp's own
+converter (:func:`json_schema_grammar`) after :func:`prepare_json_schema` has adjusted it for
+what that converter does not handle. The grammar is passed explicitly rather than through
+``response_format``, because ``create_chat_completion`` silently falls back to "any JSON" when
+the conversion fails, and its string rule admits raw control characters (invalid JSON).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
+from memory_agent.core.types import Message
+from memory_agent.core.llm import LLM
+from memory_agent.backends.llm.models import DEFAULT_MODEL, MODELS, ProgressCallback, resolve_model_path
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+INSTALL_HINT = 'pip install "memory-agent[local]"'
+MAX_ENUMERATED_INTEGERS = 256
+"""Integer ranges up to this many values are constrained by listing them (see below)."""
+
+# llama.cpp's C++ converter excludes control characters from JSON strings; the Python port
+# llama-cpp-python uses does not, so a model may emit a raw newline that json.loads rejects.
+_LOOSE_CHAR_RULE = (
+    r'char ::= [^"\\] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
+)
+_STRICT_CHAR_RULE = (
+    r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] '
+    r"[0-9a-fA-F] [0-9a-fA-F])"
+)
+
+PromptFormatter = Callable[[Sequence[Message]], tuple[str, bool]]
+"""Renders chat messages into (prompt text, whether special tokens were added)."""
+
+
+class LlamaCppLLM(LLM):
+    """A GGUF chat model run in-process by llama.cpp.
+
+    ``model_path`` is a registry key (see :data:`memory_agent.backends.llm.models.MODELS`), a path to a
+    ``.gguf`` file, or None for the default model. The model is resolved (assembled into the
+    cache if needed) and loaded on first use, once; :meth:`load` does it eagerly.
+
+    Prompts are never truncated: if the chat-formatted prompt plus ``max_tokens`` does not fit
+    in ``n_ctx``, :class:`ModelError` is raised before any generation.
+    """
+
+    supports_json_schema = True
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+        verbose: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__()
+        if n_ctx < 16:
+            msg = f"n_ctx must be at least 16 tokens, got {n_ctx}"
+            raise InvalidInputError(msg)
+        if n_threads is not None and n_threads < 1:
+            msg = f"n_threads must be at least 1, got {n_threads}"
+            raise InvalidInputError(msg)
+        self.model_path = model_path
+        self.name = f"llama.cpp/{_display_name(model_path)}"
+        self.context_window = n_ctx
+        self.n_threads = n_threads if n_threads is not None else max(os.cpu_count() or 1, 1)
+        self.seed = seed
+        self.verbose = verbose
+        self._progress = progress
+        self._llama: Llama | None = None
+        self._formatter: PromptFormatter | None = None
+        self._load_lock = threading.Lock()
+        self._checked_grammars: set[str] = set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Resolve and load the model now instead of on first use (no-op if loaded)."""
+        with self._load_lock:
+            self._loaded()
+
+    @property
+    def is_loaded(self) -> bool:
+        """True while the model is in memory."""
+        return self._llama is not None
+
+    def close(self) -> None:
+        """Free the model's memory; a later call loads it again."""
+        with self._lock, self._load_lock:
+            if self._llama is not None:
+                self._llama.close()
+            self._llama = None
+            self._formatter = None
+            self._checked_grammars.clear()
+
+    def __enter__(self) -> LlamaCppLLM:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _loaded(self) -> Llama:
+        """The loaded model (loading it if needed); the caller holds ``_load_lock``."""
+        if self._llama is None:
+            llama = self._open()
+            self._formatter = _chat_formatter(llama)
+            self._llama = llama
+        return self._llama
+
+    def _open(self) -> Llama:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            msg = f"the llama.cpp backend needs llama-cpp-python; install it with: {INSTALL_HINT}"
+            raise ModelUnavailableError(msg) from exc
+        path = resolve_model_path(self.model_path, progress=self._progress)
+        try:
+            return Llama(
+                model_path=str(path),
+                n_ctx=self.context_window,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                seed=self.seed,
+                verbose=self.verbose,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            msg = f"llama.cpp could not load {path}: {exc}"
+            raise ModelUnavailableError(msg) from exc
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes with this model's own tokenizer (loads the model)."""
+        with self._load_lock:
+            llama = self._loaded()
+            return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens ``messages`` take once rendered with the model's chat template."""
+        with self._load_lock:
+            return self._prompt_tokens(self._loaded(), messages)
+
+    def _prompt_tokens(self, llama: Llama, messages: Sequence[Message]) -> int:
+        if self._formatter is None:  # no chat template in the GGUF: estimate generously
+            text = "\n".join(m["content"] for m in messages)
+            return len(llama.tokenize(text.encode("utf-8"), add_bos=True)) + 8 * len(messages)
+        prompt, added_special = self._formatter(messages)
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=not added_special, special=True)
+        return len(tokens)
+
+    # -- generation ----------------------------------------------------------------------
+
+    def _complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        json_schema: dict[str, Any] | None,
+        temperature: float,
+    ) -> str:
+        with self._load_lock:
+            llama = self._loaded()
+        messages = [defuse_special_tokens(m) for m in messages]
+        self._check_fits(llama, messages, max_tokens)
+        extra: dict[str, Any] = {}
+        if json_schema is not None:
+            extra["grammar"] = self._grammar(llama, json_schema)
+        started = time.perf_counter()
+        try:
+            response = llama.create_chat_completion(
+                messages=[dict(m) for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=self.seed,
+                **extra,
+            )
+        except ValueError as exc:  # e.g. "Requested tokens (...) exceed context window"
+            msg = f"llama.cpp failed: {exc}"
+            raise ModelError(msg) from exc
+        self._record(response, time.perf_counter() - started)
+        content = response["choices"][0]["message"].get("content")  # type: ignore[index]
+        return content if isinstance(content, str) else ""
+
+    def _grammar(self, llama: Llama, json_schema: dict[str, Any]) -> Any:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        text = json_schema_grammar(json_schema)
+        if text not in self._checked_grammars:
+            _check_grammar(llama, text)
+            self._checked_grammars.add(text)
+        return LlamaGrammar.from_string(text, verbose=False)
+
+    def _check_fits(self, llama: Llama, messages: Sequence[Message], max_tokens: int) -> None:
+        prompt_tokens = self._prompt_tokens(llama, messages)
+        if prompt_tokens + max_tokens > self.context_window:
+            msg = (
+                f"prompt of {prompt_tokens} tokens plus max_tokens={max_tokens} exceeds the "
+                f"context window of {self.context_window} tokens ({self.name}); nothing is "
+                f"truncated: shorten the prompt, lower max_tokens or raise n_ctx"
+            )
+            raise ModelError(msg)
+
+    def _record(self, response: Any, seconds: float) -> None:
+        usage = response.get("usage") or {}
+        self.stats.calls += 1
+        self.stats.prompt_tokens += int(usage.get("prompt_tokens", 0))
+        self.stats.completion_tokens += int(usage.get("completion_tokens", 0))
+        self.stats.seconds += seconds
+
+
+def _display_name(model_path: str | Path | None) -> str:
+    if model_path is None:
+        return DEFAULT_MODEL
+    if isinstance(model_path, str) and model_path in MODELS:
+        return model_path
+    return Path(model_path).stem
+
+
+def _chat_formatter(llama: Llama) -> PromptFormatter | None:
+    """Render prompts with the GGUF's own chat template and make llama use the same renderer.
+
+    Returns None when the file has no chat template (llama-cpp-python then guesses a format).
+    """
+    from llama_cpp import llama_chat_format
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    eos_id, bos_id = llama.token_eos(), llama.token_bos()
+    formatter = llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=_token_text(llama, eos_id),
+        bos_token=_token_text(llama, bos_id),
+        stop_token_ids=[eos_id],
+    )
+    llama.chat_handler = formatter.to_chat_handler()
+
+    def render(messages: Sequence[Message]) -> tuple[str, bool]:
+        result = formatter(messages=[dict(m) for m in messages])  # type: ignore[misc]
+        return result.prompt, result.added_special
+
+    return render
+
+
+def _token_text(llama: Llama, token_id: int) -> str:
+    if token_id == -1:
+        return ""
+    return llama.detokenize([token_id], special=True).decode("utf-8", errors="ignore")
+
+
+# -- JSON schema -> grammar ----------------------------------------------------------------
+
+
+def prepare_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Adapt a (pydantic) JSON schema to llama-cpp-python's schema-to-grammar converter.
+
+    The converter handles ``$defs``/``$ref``, ``enum``, ``anyOf`` (Optional), ``maxLength``
+    and ``maxItems``, but ignores integer bounds and puts required properties before optional
+    ones. Returns a copy where
+
+    * every object property is required, so the model writes all fields in declared order
+      (pydantic still accepts an explicit default such as ``null`` or ``[]``);
+    * integers bounded on both sides by at most ``MAX_ENUMERATED_INTEGERS`` values become an
+      ``enum`` of those values.
+    """
+    prepared = copy.deepcopy(schema)
+    _adapt(prepared)
+    return prepared
+
+
+def json_schema_grammar(schema: dict[str, Any]) -> str:
+    """The GBNF grammar constraining output to ``schema`` (after :func:`prepare_json_schema`).
+
+    Built with llama-cpp-python's converter, except that bounded strings and arrays use
+    llama.cpp's compact ``{m,n}`` repetition (the converter's nested form makes llama.cpp
+    reject the grammar from ``maxLength`` ~1000 on) and JSON strings exclude control
+    characters. Raises :class:`ModelError` if the schema cannot be converted
+    (llama-cpp-python itself would silently fall back to unconstrained JSON).
+    """
+    return _grammar_text(json.dumps(schema))  # key order matters: it is the field order
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar_text(schema_json: str) -> str:
+    converter = _converter_class()(
+        prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
+    )
+    try:
+        prepared = converter.resolve_refs(prepare_json_schema(json.loads(schema_json)), "stdin")
+        converter.visit(prepared, "")
+        grammar: str = converter.format_grammar()
+    except Exception as exc:  # the converter raises bare AssertionError/KeyError/...
+        msg = f"llama.cpp cannot turn this JSON schema into a grammar: {exc!r}"
+        raise ModelError(msg) from exc
+    return "\n".join(
+        _STRICT_CHAR_RULE if line == _LOOSE_CHAR_RULE else line for line in grammar.splitlines()
+    )
+
+
+@functools.cache
+def _converter_class() -> Any:
+    """llama-cpp-python's ``SchemaConverter``, emitting ``{m,n}`` for bounded repetitions."""
+    try:
+        grammar_module: Any = importlib.import_module("llama_cpp.llama_grammar")
+    except ImportError as exc:
+        msg = f"grammar-constrained output needs llama-cpp-python; install: {INSTALL_HINT}"
+        raise ModelUnavailableError(msg) from exc
+
+    class CompactRepetitionConverter(grammar_module.SchemaConverter):  # type: ignore[misc]
+        def visit(self, schema: dict[str, Any], name: str) -> str:
+            if _SPECIAL_KEYS.isdisjoint(schema):
+                rule_name = name + "-" if name in grammar_module.RESERVED_NAMES else name
+                body = self._bounded_body(schema, name)
+                if body is not None:
+                    return str(self._add_rule(rule_name or "root", body))
+            return str(super().visit(schema, name))
+
+        def _bounded_body(self, schema: dict[str, Any], name: str) -> str | None:
+            """The rule for a length-bounded string or array, else None."""
+            kind, items = schema.get("type"), schema.get("items")
+            if kind == "string" and ("minLength" in schema or "maxLength" in schema):
+                char = self._add_primitive("char", grammar_module.PRIMITIVE_RULES["char"])
+                body = _repeat(char, schema.get("minLength", 0), schema.get("maxLength"))
+                return rf'"\"" {body} "\"" space'
+            if kind == "array" and isinstance(items, dict) and "maxItems" in schema:
+                item = self.visit(items, f"{name}{'-' if name else ''}item")
+                body = _array_body(item, schema.get("minItems", 0), schema["maxItems"])
+                return f'"[" space {body} "]" space'
+            return None
+
+    return CompactRepetitionConverter
+
+
+_SPECIAL_KEYS = frozenset(("$ref", "anyOf", "oneOf", "allOf", "const", "enum", "pattern", "format"))
+
+
+def _repeat(item: str, low: int, high: int | None) -> str:
+    """GBNF for ``item`` repeated ``low`` to ``high`` times (no upper bound if None)."""
+    if high is None:
+        return f"({item}){{{low},}}"
+    if high <= 0:
+        return ""
+    return f"({item}){{{low},{high}}}"
+
+
+def _array_body(item: str, low: int, high: int) -> str:
+    """GBNF for the inside of a JSON array of ``low`` to ``high`` comma-separated ``item``."""
+    if high <= 0:
+        return ""
+    rest = _repeat(f'"," space {item}', max(low - 1, 0), high - 1)
+    body = f"{item} {rest}".strip()
+    return body if low >= 1 else f"({body})?"
+
+
+def _check_grammar(llama: Llama, grammar: str) -> None:
+    """Raise ModelError if llama.cpp rejects ``grammar`` (it would crash the process later)."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llama.model)
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
+        msg = (
+            "llama.cpp rejected the grammar built from this JSON schema (see its log above); "
+            "simplify the schema or lower its maxLength / maxItems bounds"
+        )
+        raise ModelError(msg)
+    llama_cpp.llama_sampler_free(sampler)
+
+
+_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains")
+
+
+def _adapt(node: Any) -> None:
+    """Apply :func:`prepare_json_schema`'s changes to schema ``node`` and its subschemas."""
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict) and properties:
+        node["required"] = list(properties)
+    if node.get("type") == "integer" and "enum" not in node:
+        values = _integer_range(node)
+        if values is not None:
+            node["enum"] = values
+    for key in _SCHEMA_MAPS:
+        children = node.get(key)
+        if isinstance(children, dict):
+            for child in children.values():
+                _adapt(child)
+    for key in _SCHEMA_LISTS:
+        children = node.get(key)
+        if isinstance(children, list):
+            for child in children:
+                _adapt(child)
+    for key in _SCHEMA_VALUES:
+        child = node.get(key)
+        if isinstance(child, list):  # old-style tuple "items"
+            for item in child:
+                _adapt(item)
+        else:
+            _adapt(child)
+
+
+def _integer_range(node: dict[str, Any]) -> list[int] | None:
+    """The allowed values of a bounded integer schema, or None if unbounded or too many."""
+    low = _bound(node, "minimum", "exclusiveMinimum", +1)
+    high = _bound(node, "maximum", "exclusiveMaximum", -1)
+    if low is None or high is None or high < low or high - low >= MAX_ENUMERATED_INTEGERS:
+        return None
+    step = node.get("multipleOf")
+    values = list(range(low, high + 1))
+    if isinstance(step, int) and step > 0:
+        values = [v for v in values if v % step == 0]
+    return values
+
+
+def _bound(node: dict[str, Any], inclusive: str, exclusive: str, nudge: int) -> int | None:
+    """An integer bound from ``inclusive`` or ``exclusive`` (moved inward by one)."""
+    value = node.get(inclusive)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return math.ceil(value) if nudge > 0 else math.floor(value)
+    value = node.get(exclusive)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        edge = math.floor(value) if nudge > 0 else math.ceil(value)
+        return edge + nudge
+    return None
+
+
+def defuse_special_tokens(message: Message) -> Message:
+    """The message with chat-template control sequences (``<|im_start|>``...) broken up.
+
+    llama.cpp tokenizes such text in message content as control tokens, which would let
+    conversation text forge turns of the prompt; ``<|`` becomes ``< |``.
+    """
+    content = message["content"].replace("<|", "< |").replace("|>", "| >")
+    return {"role": message["role"], "content": content}

@@ -1,0 +1,156 @@
+"""Assembling a MemoryContext within a token budget (pure: scores and texts in, context out)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from memory_agent.core.profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
+from memory_agent.core.render import render_context
+from memory_agent.core.text import overlap
+from memory_agent.backends.tokens import truncate_to_tokens
+from memory_agent.core.types import MemoryContext, MemoryItem, Node, Turn
+
+TokenCounter = Callable[[str], int]
+
+
+def turn_item(turn: Turn, score: float, *, max_tokens: int, count: TokenCounter) -> MemoryItem:
+    text = f"User: {turn.user_message} | Assistant: {turn.assistant_message}"
+    if count(text) > max_tokens:
+        text = truncate_to_tokens(text, max_tokens) + " …"
+    return MemoryItem(
+        kind="turn", id=turn.id, text=text, start=turn.at, end=turn.at,
+        provenance=f"{turn.session_id} turn {turn.index}", score=score,
+    )
+
+
+def node_item(node: Node, score: float) -> MemoryItem:
+    if node.level == 1:
+        where = f"session {node.session_id}"
+    else:
+        where = f"{len(node.children)} {'sessions' if node.level == 2 else 'periods'} ({node.id})"
+    return MemoryItem(
+        kind="node", id=node.id, text=node.summary, start=node.start, end=node.end,
+        provenance=where, score=score,
+    )
+
+
+def fact_item(fact: Fact) -> MemoryItem:
+    """A profile fact as a MemoryItem: id, text, date learned and source turns."""
+    learned = as_datetime(fact.learned)
+    return MemoryItem(kind="profile", id=fact.id, text=fact.text, start=learned, end=learned,
+                      provenance=f"{fact.section}; from {', '.join(fact.sources)}")
+
+
+def fact_line(fact: Fact) -> str:
+    inferred = f" (inferred: {fact.evidence})" if fact.inferred and fact.evidence else (
+        " (inferred)" if fact.inferred else ""
+    )
+    src = ",".join(fact.sources[:3])
+    return f"- {fact.text}{inferred} [{fact.id}; {src}; {fact.learned.isoformat()}]"
+
+
+def render_profile_facts(facts: Sequence[Fact]) -> str:
+    lines: list[str] = []
+    for name in SECTIONS:
+        if name == STANDING:
+            continue
+        items = [f for f in facts if f.section == name]
+        if items:
+            lines.append(f"{name}:")
+            lines += [fact_line(f) for f in items]
+    return "\n".join(lines)
+
+
+def assemble(
+    *,
+    query: str,
+    budget: int,
+    profile: ProfileDocument,
+    nodes: Sequence[MemoryItem],
+    turns: Sequence[MemoryItem],
+    count: TokenCounter,
+    profile_share: float,
+    node_share: float,
+    fact_scores: Mapping[str, float] | None = None,
+) -> MemoryContext:
+    """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
+    first, up to ``profile_share``), then nodes (up to ``node_share``) and turns by score.
+    The rendered context (``to_prompt()``) never exceeds ``budget``.
+
+    A fact's relevance is ``fact_scores[fact.id]`` when given (the search scores facts by
+    meaning), else its word overlap with the query; ties go to the more confirmed, then the
+    more recent fact.
+    """
+    ctx = MemoryContext(query=query, token_budget=budget, profile="")
+    standing = [f for f in profile.facts if f.section == STANDING]
+    for fact in standing:
+        ctx.standing_instructions.append(fact.text)
+        if count(render_context(ctx)) > budget:
+            ctx.standing_instructions.pop()
+            break
+    # profile facts: all if they fit the share, else the most relevant ones
+    others = [f for f in profile.facts if f.section != STANDING]
+
+    def relevance(fact: Fact) -> float:
+        if fact_scores is not None and fact.id in fact_scores:
+            return fact_scores[fact.id]
+        return overlap(query, fact.text)
+
+    ranked = sorted(others, key=lambda f: (relevance(f), f.confidence, f.learned), reverse=True)
+    profile_cap = int(budget * profile_share)
+    chosen: list[Fact] = []
+    base = count(render_context(ctx))
+    for fact in ranked:
+        trial = render_profile_facts([*chosen, fact])
+        if count(trial) + 4 > profile_cap or base + count(trial) + 4 > budget:
+            continue
+        chosen.append(fact)
+    order = {f.id: i for i, f in enumerate(profile.facts)}
+    chosen.sort(key=lambda f: order[f.id])
+    ctx.profile = render_profile_facts(chosen)
+    ctx.profile_items = [fact_item(f) for f in chosen]
+    # nodes and turns, best first, nodes capped
+    used = count(render_context(ctx))
+    node_cap = int(budget * node_share)
+    node_used = 0
+    for item in sorted(nodes, key=lambda i: i.score, reverse=True):
+        cost = count(item.text) + 12
+        if node_used + cost > node_cap or used + cost > budget:
+            continue
+        ctx.nodes.append(replace(item, tokens=cost))
+        node_used += cost
+        used += cost
+    for item in sorted(turns, key=lambda i: i.score, reverse=True):
+        cost = count(item.text) + 14
+        if used + cost > budget:
+            continue
+        ctx.turns.append(replace(item, tokens=cost))
+        used += cost
+    # chronological order reads best; then enforce the budget exactly
+    ctx.nodes.sort(key=lambda i: (i.start or 0, i.id))
+    ctx.turns.sort(key=lambda i: (i.start or 0, i.id))
+    return _enforce(ctx, budget, count, chosen)
+
+
+def _enforce(
+    ctx: MemoryContext, budget: int, count: TokenCounter, profile_facts: Sequence[Fact]
+) -> MemoryContext:
+    total = count(render_context(ctx))
+    while total > budget:
+        pools = [p for p in (ctx.turns, ctx.nodes) if p]
+        if pools:
+            pool = min(pools, key=lambda p: min(i.score for i in p))
+            pool.remove(min(pool, key=lambda i: i.score))
+        elif ctx.profile_items:
+            ctx.profile_items.pop()
+            facts = [f for f in profile_facts if f.id in {i.id for i in ctx.profile_items}]
+            ctx.profile = render_profile_facts(facts)
+        elif ctx.standing_instructions:
+            ctx.standing_instructions.pop()
+        else:
+            break
+        total = count(render_context(ctx))
+    ctx.tokens_used = total
+    return ctx
+

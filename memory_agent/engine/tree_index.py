@@ -1,0 +1,85 @@
+"""A user's summary tree held in memory with its node vectors, for fast level-wise search."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from memory_agent.core.store import MemoryStore
+from memory_agent.core.tree import Descent, SummaryTree, session_node_id
+from memory_agent.core.types import Node
+
+
+class TreeIndex:
+    """The tree of one user plus the vector of every node; thread-safe.
+
+    Loaded once from the store, then kept current by :meth:`apply` as updates land.
+    """
+
+    def __init__(self, tree: SummaryTree, vectors: dict[str, np.ndarray]) -> None:
+        self._tree = tree
+        self._summarized = _session_ids(tree)
+        self._vectors = vectors
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, store: MemoryStore, user_id: str) -> TreeIndex:
+        nodes = store.get_nodes(user_id)
+        raw = store.get_node_vectors(user_id, [n.id for n in nodes]) if nodes else {}
+        vectors = {k: np.asarray(v, dtype=np.float32) for k, v in raw.items()}
+        return cls(SummaryTree(nodes), vectors)
+
+    @property
+    def tree(self) -> SummaryTree:
+        return self._tree
+
+    @property
+    def summarized(self) -> frozenset[str]:
+        """The sessions that have a session node in the tree (kept with the tree)."""
+        return self._summarized
+
+    def snapshot(self) -> SummaryTree:
+        """A copy of the tree that later updates will not change."""
+        with self._lock:
+            return SummaryTree(self._tree.nodes)
+
+    def apply(self, nodes: Sequence[Node], vectors: Sequence[Sequence[float]]) -> None:
+        """Record nodes that were written to the store (new or changed)."""
+        with self._lock:
+            fresh = SummaryTree(self._tree.nodes)  # copy: readers keep a consistent tree
+            for node in nodes:
+                fresh.upsert(node)
+            self._tree = fresh
+            self._summarized = _session_ids(fresh)
+            for node, vector in zip(nodes, vectors, strict=True):
+                self._vectors[node.id] = np.asarray(vector, dtype=np.float32)
+
+    def vector(self, node_id: str) -> np.ndarray | None:
+        return self._vectors.get(node_id)
+
+    def descend(
+        self,
+        query_vector: np.ndarray,
+        score_text: Callable[[Node], float],
+        *,
+        beam: int,
+        session_beam: int,
+    ) -> Descent:
+        """Level-wise search scoring each node by cosine similarity plus ``score_text``."""
+        with self._lock:
+            tree, vectors = self._tree, self._vectors
+
+        def score(node: Node) -> float:
+            vector = vectors.get(node.id)
+            dense = float(vector @ query_vector) if vector is not None else 0.0
+            return dense + score_text(node)
+
+        return tree.descend(score, beam=beam, session_beam=session_beam)
+
+
+def _session_ids(tree: SummaryTree) -> frozenset[str]:
+    """The sessions ``tree.session_node`` finds (their node ids are ``session_node_id(s)``)."""
+    prefix = session_node_id("")
+    return frozenset(n.id[len(prefix):] for n in tree.nodes if n.id.startswith(prefix))
