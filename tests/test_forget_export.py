@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from memory_agent import ExtractionOutcome, HashingEmbedder, MemoryManager, ProfileEdit
-from memory_agent.core.config import MemoryConfig
-from memory_agent.errors import InvalidInputError, NotFoundError
 from memory_agent.backends.store.chroma import ChromaStore
+from memory_agent.core.config import MemoryConfig
 from memory_agent.engine.journal import TurnJournal
+from memory_agent.errors import InvalidInputError, NotFoundError
 
 from .fakes import TaskLLM, scripted_extraction
 

@@ -16,18 +16,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memory_agent.backends.store import chroma as chroma_module
+from memory_agent.backends.store.chroma import ChromaStore, parse_server_url
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.store import HistoryEntry, Job, MemoryStore
+from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 from memory_agent.errors import (
     InvalidInputError,
     ProfileConflictError,
     StoreError,
     UnknownSessionError,
 )
-from memory_agent.backends.store import chroma as chroma_module
-from memory_agent.core.store import HistoryEntry, Job, MemoryStore
-from memory_agent.backends.store.chroma import ChromaStore, parse_server_url
 from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable, free_port
-from memory_agent.backends.store.memory import InMemoryStore
-from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 DIM = 8

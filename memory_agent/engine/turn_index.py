@@ -34,9 +34,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from memory_agent.errors import StoreError
 from memory_agent.core.store import MemoryStore, Vector
 from memory_agent.core.types import Turn
+from memory_agent.errors import StoreError
 
 FloatArray = npt.NDArray[np.float32]
 Hit = tuple[str, float]  # (turn id, cosine similarity)

@@ -24,10 +24,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
-from memory_agent.core.types import Message
+from memory_agent.backends.llm.models import (
+    DEFAULT_MODEL,
+    MODELS,
+    ProgressCallback,
+    resolve_model_path,
+)
 from memory_agent.core.llm import LLM
-from memory_agent.backends.llm.models import DEFAULT_MODEL, MODELS, ProgressCallback, resolve_model_path
+from memory_agent.core.types import Message
+from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -53,7 +58,8 @@ PromptFormatter = Callable[[Sequence[Message]], tuple[str, bool]]
 class LlamaCppLLM(LLM):
     """A GGUF chat model run in-process by llama.cpp.
 
-    ``model_path`` is a registry key (see :data:`memory_agent.backends.llm.models.MODELS`), a path to a
+    ``model_path`` is a registry key (see :data:`memory_agent.backends.llm.models.MODELS`),
+    a path to a
     ``.gguf`` file, or None for the default model. The model is resolved (assembled into the
     cache if needed) and loaded on first use, once; :meth:`load` does it eagerly.
 

@@ -50,15 +50,6 @@ import numpy as np
 import numpy.typing as npt
 from chromadb.config import Settings
 
-from memory_agent.errors import (
-    InvalidInputError,
-    MemoryAgentError,
-    ProfileConflictError,
-    StoreError,
-    UnknownSessionError,
-)
-from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
-from memory_agent.core.store import HistoryEntry, Job, MemoryStore, TurnVectors, Vector
 from memory_agent.backends.store.memory import (
     check_lengths,
     check_profile_version,
@@ -66,6 +57,15 @@ from memory_agent.backends.store.memory import (
     encode_payload,
     node_order,
     ordered_turns,
+)
+from memory_agent.core.store import HistoryEntry, Job, MemoryStore, TurnVectors, Vector
+from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
+from memory_agent.errors import (
+    InvalidInputError,
+    MemoryAgentError,
+    ProfileConflictError,
+    StoreError,
+    UnknownSessionError,
 )
 
 if TYPE_CHECKING:

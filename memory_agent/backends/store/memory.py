@@ -29,9 +29,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from memory_agent.errors import InvalidInputError, ProfileConflictError, StoreError, UnknownSessionError
-from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore, TurnVectors, Vector
+from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
+from memory_agent.errors import (
+    InvalidInputError,
+    ProfileConflictError,
+    StoreError,
+    UnknownSessionError,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
