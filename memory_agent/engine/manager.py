@@ -13,20 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from memory_agent.backends.tokens import count_tokens as default_count_tokens
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
-from memory_agent.errors import (
-    InvalidInputError,
-    NotFoundError,
-    ProfileBudgetError,
-    ProfileConflictError,
-    SessionStateError,
-    StoreError,
-    UnknownSessionError,
-)
 from memory_agent.core.extraction import ExtractionOutcome
-from memory_agent.engine.fact_vectors import FactVectors, fact_text
-from memory_agent.engine.tree_index import TreeIndex
+from memory_agent.core.history import FORGOTTEN, latest_entry, restore_edit
 from memory_agent.core.llm import LLM
 from memory_agent.core.profile import (
     ProfileDocument,
@@ -36,14 +27,15 @@ from memory_agent.core.profile import (
     parse_profile,
     parse_sources,
 )
-from memory_agent.engine.search import SearchInputs, search_memory
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
-from memory_agent.engine.journal import TurnJournal
 from memory_agent.core.text import clean_message
-from memory_agent.backends.tokens import count_tokens as default_count_tokens
 from memory_agent.core.tree import SummaryTree
-from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, validate_id
+from memory_agent.engine.fact_vectors import FactVectors, fact_text
+from memory_agent.engine.journal import TurnJournal
+from memory_agent.engine.search import SearchInputs, search_memory
+from memory_agent.engine.tree_index import TreeIndex
+from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.engine.updater import (
     Backends,
     ProfileUpdate,
@@ -55,6 +47,15 @@ from memory_agent.engine.updater import (
     write_profile_edits,
 )
 from memory_agent.engine.worker import JobFailure, Worker
+from memory_agent.errors import (
+    InvalidInputError,
+    NotFoundError,
+    ProfileBudgetError,
+    ProfileConflictError,
+    SessionStateError,
+    StoreError,
+    UnknownSessionError,
+)
 
 log = logging.getLogger("memory_agent")
 P = ParamSpec("P")
@@ -62,7 +63,6 @@ R = TypeVar("R")
 
 SESSION_JOB = "session"
 ROLLUP_JOB = "rollup"
-FORGOTTEN = "(forgotten)"  # the text of a forgotten fact's tombstone in the history
 RESUMMARIZE_JOB = "resummarize"  # sessions whose summary must be written again (forget_fact)
 
 
@@ -156,9 +156,9 @@ class MemoryManager:
         ``server_url``), the bundled E5 embedder, and the local llama.cpp model (``model``:
         a registry key or a .gguf path; the default model if None). The model loads lazily.
         """
-        from memory_agent.core.config import default_data_dir
         from memory_agent.backends.embeddings import E5Embedder
         from memory_agent.backends.store.chroma import ChromaStore
+        from memory_agent.core.config import default_data_dir
 
         store = ChromaStore.from_settings(data_dir=data_dir, server_url=server_url)
         local = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -546,6 +546,20 @@ class MemoryManager:
         """Apply edits planned against the current profile through the validated path."""
         return write_profile_edits(self._backends, self.user_id, planner,
                                    today=date.today(), now=utc())
+
+    def restore_fact(self, fact_id: str) -> ProfileUpdate:
+        """Undo the removal, rewording or supersession of fact ``fact_id`` from its kept
+        history: its last wording goes back in place (or is added again with its original
+        sources). The restore is itself a validated profile write, kept in the history.
+        Raises NotFoundError if the history has no such fact, ProfileError if it was
+        forgotten (its text is gone).
+        """
+        entry = latest_entry(self.store.get_history(self.user_id), fact_id)
+
+        def plan(doc: ProfileDocument) -> ExtractionOutcome:
+            return ExtractionOutcome([restore_edit(entry, doc)], [])
+
+        return self.apply_profile_edits(plan)
 
     # --- forgetting ----------------------------------------------------------------------
     def forget(self) -> None:
