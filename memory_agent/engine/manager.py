@@ -151,10 +151,13 @@ class MemoryManager:
         background: bool = True,
         resume: bool = True,
         progress: Callable[[str], None] | None = None,
+        n_threads: int | None = None,
+        n_ctx: int = 4096,
     ) -> MemoryManager:
         """A manager on the defaults: Chroma (embedded in ``data_dir``, or the server at
         ``server_url``), the bundled E5 embedder, and the local llama.cpp model (``model``:
-        a registry key or a .gguf path; the default model if None). The model loads lazily.
+        a registry key or a .gguf path; the default model if None; ``n_threads`` and
+        ``n_ctx`` are its CPU threads and context window). The model loads lazily.
         """
         from memory_agent.backends.embeddings import E5Embedder
         from memory_agent.backends.store.chroma import ChromaStore
@@ -170,7 +173,7 @@ class MemoryManager:
                 if progress is not None and (done == total or done % (128 << 20) < (8 << 20)):
                     progress(f"assembling the model file: {done * 100 // max(total, 1)}%")
 
-            llm = LlamaCppLLM(model, progress=model_bytes)
+            llm = LlamaCppLLM(model, n_threads=n_threads, n_ctx=n_ctx, progress=model_bytes)
         return cls(user_id=user_id, store=store, llm=llm, embedder=E5Embedder(),
                    config=config, background=background, resume=resume, on_progress=progress,
                    journal=journal)
@@ -423,8 +426,11 @@ class MemoryManager:
         """Update jobs queued or running in this process."""
         return self._worker.pending if self._worker is not None else 0
 
-    def close(self) -> None:
-        """Store journaled turns, finish queued work and stop the background threads."""
+    def close(self, *, wait: bool = True) -> None:
+        """Store journaled turns, finish queued work and stop the background threads.
+
+        ``wait=False`` returns without waiting for queued update work: what is not done
+        stays journaled in the store and is resumed by the next manager of this user."""
         if self._ingester is not None and not self._closing:
             self._closing = True
             self._ingest_wanted.set()
@@ -434,7 +440,7 @@ class MemoryManager:
             except Exception as error:  # kept in the journal for the next start
                 log.warning("journaled turns not stored at close: %s", error)
         if self._worker is not None:
-            self._worker.close()
+            self._worker.close(None if wait else 0)
 
     def __enter__(self) -> MemoryManager:
         return self

@@ -20,7 +20,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,6 +206,34 @@ class LlamaCppLLM(LLM):
         self._record(response, time.perf_counter() - started)
         content = response["choices"][0]["message"].get("content")  # type: ignore[index]
         return content if isinstance(content, str) else ""
+
+    def _stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        with self._load_lock:
+            llama = self._loaded()
+        messages = [defuse_special_tokens(m) for m in messages]
+        self._check_fits(llama, messages, max_tokens)
+        started = time.perf_counter()
+        pieces = 0
+        try:
+            chunks = llama.create_chat_completion(
+                messages=[dict(m) for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens, temperature=temperature, seed=self.seed, stream=True,
+            )
+            for chunk in chunks:
+                delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(piece, str) and piece:
+                    pieces += 1
+                    yield piece
+        except ValueError as exc:
+            msg = f"llama.cpp failed: {exc}"
+            raise ModelError(msg) from exc
+        finally:  # a streamed reply reports no usage: one piece is one generated token
+            self._record({"usage": {"prompt_tokens": self._prompt_tokens(llama, messages),
+                                    "completion_tokens": pieces}},
+                         time.perf_counter() - started)
 
     def _grammar(self, llama: Llama, json_schema: dict[str, Any]) -> Any:
         from llama_cpp.llama_grammar import LlamaGrammar
