@@ -35,3 +35,6 @@ def make_manager() -> Iterator[Callable[..., MemoryManager]]:
     yield factory
     for manager in created:
         manager.close()
+
+
+pytest_plugins = ["tests.cli_data"]  # the data_dir fixture of the command-line tests

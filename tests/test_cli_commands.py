@@ -4,7 +4,6 @@ options anywhere, the config file, and the chat loop (on a real embedded Chroma 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from memory_agent.apps.cli.chat import Chat, profile_change
 from memory_agent.apps.cli.settings import resolve
 from memory_agent.errors import InvalidInputError
 
-from .test_cli import data_dir, run, show  # noqa: F401  (the fixture with alice's memory)
+from .test_cli import run, show
 
 
 def lines(capsys) -> str:
@@ -92,7 +91,7 @@ def test_settings_precedence_flags_over_env_over_file(tmp_path):
     assert (s.model, s.threads, s.budget) == ("qwen2.5-0.5b", 2, 900)
     assert s.config_file == tmp_path / "config.toml"
     (tmp_path / "config.toml").write_text("modle = 'x'\n")
-    with pytest.raises(InvalidInputError, match="unknown setting.*modle"):
+    with pytest.raises(InvalidInputError, match=r"unknown setting.*modle"):
         resolve({}, env)
     (tmp_path / "config.toml").write_text("threads = 0\n")
     with pytest.raises(InvalidInputError, match="threads"):
