@@ -15,6 +15,7 @@ from memory_agent.core.embedder import Embedder
 from memory_agent.core.extraction import ExtractionOutcome, Rejected, looks_like_injection
 from memory_agent.core.llm import LLM
 from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit, parse_profile
+from memory_agent.core.session_ids import new_session_id
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
 from memory_agent.core.tree import SummaryTree, TreeConfig
 from memory_agent.core.types import (
@@ -123,6 +124,7 @@ __all__ = [
     "__version__",
     "generate_structured",
     "looks_like_injection",
+    "new_session_id",
     "parse_profile",
     "validate_id",
 ]

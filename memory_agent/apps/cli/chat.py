@@ -10,7 +10,6 @@ from __future__ import annotations
 import shlex
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from memory_agent.apps.cli.common import (
     settings,
     stored,
 )
+from memory_agent.core.session_ids import new_session_id
 from memory_agent.core.text import clean_message
 from memory_agent.errors import InvalidInputError, MessageTooLargeError
 
@@ -43,11 +43,8 @@ HELP = """\
 /quit                      leave (queued memory updates resume at the next start)"""
 
 
-def new_session_id() -> str:
-    """A session id that does not collide across runs (seconds plus a random suffix)."""
-    import secrets
-
-    return time.strftime("chat-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+def chat_session_id() -> str:
+    return new_session_id("chat")
 
 
 def profile_change(before: ProfileDocument, after: ProfileDocument) -> str:
@@ -65,7 +62,7 @@ class Chat:
     """One chat: the session, the slash commands, and the background status line."""
 
     memory: MemoryManager
-    session: str = field(default_factory=new_session_id)
+    session: str = field(default_factory=chat_session_id)
     budget: int = 1000
     read: Callable[[str], str] = field(default=lambda prompt: input(prompt))
     interactive: bool = False
@@ -155,7 +152,7 @@ class Chat:
             self.memory.end_session(self.session)
             self.watch(before, self.session)
             say(f"(session {self.session} ended; memory updates in the background)")
-        self.session = new_session_id()
+        self.session = chat_session_id()
         say(f"(new session {self.session})")
 
     def forget(self) -> None:
