@@ -40,7 +40,7 @@ def test_crash_between_session_record_and_turns_reuses_no_index(
     assert first._ingester is not None
     first._ingester.join()
     first.record("two", "ok", session_id="s1")
-    turns_col = store._cols["turns"]
+    turns_col = store.collection("turns")
     real_add = turns_col.add
 
     def die(*args: Any, **kwargs: Any) -> None:  # the process dies around the turn write

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory_agent.backends.store import chroma as chroma_module
 from memory_agent.backends.store.chroma import ChromaStore, parse_server_url
+from memory_agent.backends.store.chroma import access as chroma_access
 from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.config import ENV_CHROMA_URL, ENV_HOME
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
 from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 from memory_agent.errors import (
@@ -411,8 +412,8 @@ def test_chroma_data_survives_reopening(tmp_path: Path) -> None:
 def test_chroma_pages_and_chunks_large_reads_and_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chroma_module, "_PAGE", 7)
-    monkeypatch.setattr(chroma_module, "_CHUNK", 4)
+    monkeypatch.setattr(chroma_access, "PAGE", 7)
+    monkeypatch.setattr(chroma_access, "CHUNK", 4)
     nodes = [node("ann", f"n{i:02d}", 1, i) for i in range(23)]
     with ChromaStore.persistent(tmp_path) as store:
         store.put_nodes(nodes, [basis(i % DIM) for i in range(23)])
@@ -426,8 +427,8 @@ def test_chroma_pages_and_chunks_large_reads_and_writes(
 def test_from_settings_picks_data_dir_or_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(chroma_module.SERVER_ENV, raising=False)
-    monkeypatch.setenv(chroma_module.HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.delenv(ENV_CHROMA_URL, raising=False)
+    monkeypatch.setenv(ENV_HOME, str(tmp_path / "home"))
     with ChromaStore.from_settings() as store:
         assert "home/chroma" in repr(store)
     assert (tmp_path / "home" / "chroma").is_dir()
@@ -438,7 +439,7 @@ def test_from_settings_picks_data_dir_or_server(
         ChromaStore.from_settings(data_dir=tmp_path, server_url="http://127.0.0.1:8000")
 
     port = free_port()  # nothing listens there
-    monkeypatch.setenv(chroma_module.SERVER_ENV, f"http://127.0.0.1:{port}")
+    monkeypatch.setenv(ENV_CHROMA_URL, f"http://127.0.0.1:{port}")
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
         ChromaStore.from_settings()
 
