@@ -11,6 +11,7 @@ same suite against each):
 - ``mark_session_ended`` raises UnknownSessionError for a session without turns;
 - ``list_users`` lists users who wrote anything since their last ``forget_user``;
 - vectors of one kind (turns, nodes) must all have the same dimension (StoreError);
+- it declares every ``Capability`` (``get_turn_vectors``, ``turn_versions``, ``delete_history``);
 - ``turn_versions`` counts the ``add_turns`` calls that stored turns of the user (one
   writer here); ``forget_user`` removes the count, and counting starts again under a new
   writer key (a count never carries on across a forget);
