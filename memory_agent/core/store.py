@@ -1,8 +1,8 @@
 """The storage interface: turns, sessions, tree nodes, profiles (+ history), jobs, users.
 
 ``MemoryStore`` is composed of small roles, one per record kind: ``TurnStore``,
-``SessionStore``, ``TreeStore``, ``ProfileStore``, ``JobStore``, ``UserStore``. A caller
-that needs one role can ask for it in its type hints (``tree_index`` needs a ``TreeStore``).
+``SessionStore``, ``TreeStore``, ``ProfileStore``, ``JobStore``, ``UserStore``. Code that
+needs one role can type its parameter with that role instead of the whole store.
 
 Optional methods are **declared**: a store lists what it implements in ``capabilities``
 (a frozenset of ``Capability``), and callers check ``Capability.X in store.capabilities``
