@@ -118,8 +118,8 @@ class MemoryManager:
         self._lock = threading.RLock()
         self._sessions: dict[str, _SessionState] | None = None
         self._index: TreeIndex | None = None
-        # None once the store turned out not to list turn vectors (recall then asks the store)
-        self._turns: TurnIndex | None = TurnIndex(
+        # None if the store cannot list turn vectors (recall then asks the store)
+        self._turns: TurnIndex | None = TurnIndex.for_store(
             store, self.user_id, refresh_seconds=self.config.turn_index_refresh_seconds)
         self._fact_vectors = FactVectors(embedder)
         self._worker = Worker(self._run_job, name=f"memory-agent:{user_id}") if background else None
@@ -457,13 +457,8 @@ class MemoryManager:
     def _turn_search(self) -> TurnSearch:
         """The in-memory turn index, brought up to date (see turn_index.py for the rule)."""
         if self._turns is not None:
-            try:
-                self._turns.sync()
-                return self._turns
-            except NotImplementedError:
-                log.info("%s cannot list turn vectors; recall searches turns in the store",
-                         type(self.store).__name__)
-                self._turns = None
+            self._turns.sync()
+            return self._turns
         return StoreTurnSearch(self.store, self.user_id)
 
     def _tree_index(self) -> TreeIndex:
