@@ -35,6 +35,7 @@ from memory_agent.core.llm import LLM
 from memory_agent.backends.llm.fake import FakeLLM
 from memory_agent.engine.structured import generate_structured
 from memory_agent.engine.manager import MemoryManager
+from memory_agent.engine.sessions import SessionClock
 from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit, parse_profile
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
 from memory_agent.backends.store.memory import InMemoryStore
@@ -105,6 +106,7 @@ __all__ = [
     "ProfileUpdate",
     "Rejected",
     "SessionInfo",
+    "SessionClock",
     "SessionStateError",
     "StoreError",
     "SummaryTree",
