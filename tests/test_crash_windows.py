@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from memory_agent import HashingEmbedder, MemoryManager
-from memory_agent.errors import StoreError
-from memory_agent.core.store import Job
 from memory_agent.backends.store.chroma import ChromaStore
-from memory_agent.engine.journal import TurnJournal
+from memory_agent.core.store import Job
 from memory_agent.core.types import utc
+from memory_agent.engine.journal import TurnJournal
+from memory_agent.errors import StoreError
 
 from .fakes import TaskLLM
 
