@@ -64,12 +64,12 @@ class MemoryManager(AsyncTwins):
                  journal: TurnJournal | None = None, clock: Clock = utc,
                  worker: WorkerFactory = thread_worker) -> None:
         self.user_id = validate_id(user_id, "user_id")
-        self.config = config or MemoryConfig()
+        config = config or MemoryConfig()
         if count_tokens is None:
             from memory_agent.defaults import default_token_counter
 
             count_tokens = default_token_counter()
-        self.backends = Backends(store, llm, embedder, self.config, count_tokens,
+        self.backends = Backends(store, llm, embedder, config, count_tokens,
                                  on_progress or (lambda message: None))
         self.journal = journal
         self._lock = threading.RLock()  # one lock for the session states and the indexes
@@ -79,7 +79,7 @@ class MemoryManager(AsyncTwins):
         self.runner = JobRunner(store, self.user_id, background=background, worker=worker)
         self.jobs = UpdateJobs(self.backends, self.user_id, runner=self.runner,
                                recall=self.indexes, sessions=self.book, writes=self.writes)
-        self.conversations = SessionClock(self.config.session_idle_seconds, clock=clock)
+        self.conversations = SessionClock(config.session_idle_seconds, clock=clock)
         self.ingestion = Ingestion(self.backends, self.user_id, journal, self.indexes)
         self.data = UserData(ingestion=self.ingestion, runner=self.runner, jobs=self.jobs,
                              book=self.book, indexes=self.indexes, writes=self.writes)
@@ -125,6 +125,10 @@ class MemoryManager(AsyncTwins):
     @property
     def count_tokens(self) -> Callable[[str], int]:
         return self.backends.count_tokens
+
+    @property
+    def config(self) -> MemoryConfig:
+        return self.backends.config
 
     @property
     def last_profile_update(self) -> ProfileUpdate | None:
@@ -276,14 +280,4 @@ class MemoryManager(AsyncTwins):
 
     def stats(self) -> dict[str, Any]:
         """Counts for display: sessions, turns, nodes, tree height, profile tokens."""
-        sessions = self.sessions()
-        tree = self.tree()
-        return {
-            "sessions": len(sessions),
-            "turns": sum(s.n_turns for s in sessions),
-            "nodes": len(tree),
-            "tree_height": tree.height,
-            "profile_facts": len(self.profile().facts),
-            "profile_tokens": self.count_tokens(self.profile_markdown()),
-            "pending_jobs": self.pending,
-        }
+        return self.data.stats()

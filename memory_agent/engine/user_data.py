@@ -4,6 +4,7 @@ service at once (the journal, the store, the session states, the indexes, the jo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from memory_agent.engine.archive import read_archive, restore_archive, write_archive
 from memory_agent.engine.ingestion import Ingestion
@@ -55,3 +56,18 @@ class UserData:
             restore_archive(archive, self.user_id, self.store, self.ingestion.backends.embedder)
             self.book.reset()
             self.indexes.reset()
+
+    def stats(self) -> dict[str, Any]:
+        self.ingestion.drain()
+        sessions = self.store.list_sessions(self.user_id)
+        tree = self.indexes.tree_index().snapshot()
+        profile = self.writes.profile()
+        return {
+            "sessions": len(sessions),
+            "turns": sum(s.n_turns for s in sessions),
+            "nodes": len(tree),
+            "tree_height": tree.height,
+            "profile_facts": len(profile.facts),
+            "profile_tokens": self.ingestion.backends.count_tokens(profile.render()),
+            "pending_jobs": self.runner.pending,
+        }
