@@ -6,6 +6,8 @@
   update work run by registered handlers;
 - :mod:`~memory_agent.engine.profile_writes`: every write of the profile;
 - :mod:`~memory_agent.engine.recall`: the indexes and the search;
+- :mod:`~memory_agent.engine.user_data`: forget, export, import;
+- :mod:`~memory_agent.engine.twins`: the async twins;
 - :mod:`memory_agent.defaults`: the default backends of :meth:`MemoryManager.open`.
 """
 
