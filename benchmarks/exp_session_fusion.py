@@ -72,7 +72,7 @@ def main() -> None:
         index_of = {t.id: i for i, t in enumerate(turns)}
         session_of = [t.session_id for t in turns]
         bm25 = BM25([t.text() for t in turns])
-        tree_index = memory._tree_index()  # benchmark-only peek at the loaded tree
+        tree_index = memory.tree_index()
         sessions = [n for n in tree_index.tree.nodes if n.level == 1]
         profile = memory.profile()
         for qa in conv.qa:

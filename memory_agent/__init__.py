@@ -28,6 +28,7 @@ from memory_agent.core.types import (
     validate_id,
 )
 from memory_agent.engine.manager import MemoryManager
+from memory_agent.engine.sessions import SessionClock
 from memory_agent.engine.structured import generate_structured
 from memory_agent.engine.updater import ProfileUpdate
 from memory_agent.engine.worker import JobFailure
@@ -113,6 +114,7 @@ __all__ = [
     "ProfileParseError",
     "ProfileUpdate",
     "Rejected",
+    "SessionClock",
     "SessionInfo",
     "SessionStateError",
     "StoreError",

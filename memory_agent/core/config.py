@@ -57,6 +57,9 @@ class MemoryConfig(BaseModel):
     # how often (at most) recall checks the store for turns other processes wrote or deleted
     # (the in-memory turn index; see turn_index.py); 0 = before every recall
     turn_index_refresh_seconds: float = Field(default=5.0, ge=0, le=86400)
+    # sessions: a conversation idle for longer than this ends its session at its next turn
+    # and goes on in a new one (MemoryManager.session_for, SessionClock); None = never
+    session_idle_seconds: float | None = Field(default=None, gt=0)
     # tree
     fanout: int = Field(default=8, ge=2, le=64)
     period: Literal["month", "week", "none"] = "month"

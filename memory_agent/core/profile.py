@@ -201,6 +201,16 @@ def _parse_marker(body: str) -> dict[str, str]:
     return fields
 
 
+def marker_sources(marker: str) -> tuple[str, ...]:
+    """The sources named by a stored marker such as ``{#f3 src=day-1#3+5 learned=...}``
+    (a history entry's ``marker``); raises ValueError if it is not a readable marker."""
+    found = _MARKER_RE.search(marker)
+    if found is None:
+        msg = f"not a fact marker: {marker[:80]!r}"
+        raise ValueError(msg)
+    return parse_sources(_parse_marker(found.group("body"))["src"])
+
+
 def _fact_from_line(text: str, section: str, today: date) -> Fact | None:
     """A Fact from a bullet's text; None id means a new fact (no marker)."""
     marker = _MARKER_RE.search(text)
