@@ -33,6 +33,7 @@ from memory_agent.engine.structured import generate_structured
 from memory_agent.engine.updater import ProfileUpdate
 from memory_agent.engine.worker import JobFailure
 from memory_agent.errors import (
+    ConfirmationRequiredError,
     EmptyMessageError,
     InvalidIdError,
     InvalidInputError,
@@ -78,6 +79,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LLM",
     "ChromaStore",
+    "ConfirmationRequiredError",
     "E5Embedder",
     "Embedder",
     "EmptyMessageError",

@@ -26,7 +26,7 @@ R = TypeVar("R")
 
 TWINNED = (
     "record", "recall", "end_session", "flush", "edit_profile", "apply_profile_edits",
-    "forget", "forget_fact", "export", "import_archive", "sessions", "session_for",
+    "forget", "forget_fact", "restore_fact", "export", "import_archive", "sessions", "session_for",
     "profile", "profile_markdown", "profile_history", "profile_version", "tree", "stats",
     "close",
 )
@@ -76,6 +76,9 @@ class AsyncTwins:
     async def aforget_fact(self, fact_id: str) -> list[str]:
         return await in_thread(self._manager.forget_fact, fact_id)
 
+    async def arestore_fact(self, fact_id: str) -> ProfileUpdate:
+        return await in_thread(self._manager.restore_fact, fact_id)
+
     async def aexport(self, path: str | Path) -> Path:
         return await in_thread(self._manager.export, path)
 
@@ -106,5 +109,5 @@ class AsyncTwins:
     async def astats(self) -> dict[str, Any]:
         return await in_thread(self._manager.stats)
 
-    async def aclose(self) -> None:
-        await in_thread(self._manager.close)
+    async def aclose(self, *, wait: bool = True) -> None:
+        await in_thread(self._manager.close, wait=wait)
