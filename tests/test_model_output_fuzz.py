@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.core.config import MemoryConfig
-from memory_agent.errors import InvalidInputError, MemoryAgentError, ModelOutputError
-from memory_agent.core.extraction import SessionFacts
 from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.core.profile import parse_profile
 from memory_agent.backends.tokens import count_tokens
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.extraction import SessionFacts
+from memory_agent.core.profile import parse_profile
 from memory_agent.core.types import Message
+from memory_agent.errors import InvalidInputError, MemoryAgentError, ModelOutputError
 
 BUDGET = 200
 SLOTS = sorted(SessionFacts.model_fields)
@@ -143,10 +143,10 @@ def test_extracted_values_the_user_said_stay_one_clean_fact(value: str, slot: st
 @FUZZ
 @given(raw=text_outputs())
 def test_summaries_are_cleaned_or_refused(raw: str) -> None:
-    from memory_agent.engine.updater import _one_paragraph
+    from memory_agent.engine.summaries import one_paragraph
 
     try:
-        out = _one_paragraph(raw, 220)
+        out = one_paragraph(raw, 220)
     except ModelOutputError:
         assert not any(ch.isalnum() for ch in raw)
         return

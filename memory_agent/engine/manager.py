@@ -34,8 +34,8 @@ from memory_agent.core.profile import (
     as_datetime,
     diff_documents,
     parse_profile,
-    parse_sources,
 )
+from memory_agent.core.facts import parse_sources
 from memory_agent.engine.search import SearchInputs, search_memory
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
 from memory_agent.engine.journal import TurnJournal
@@ -44,16 +44,16 @@ from memory_agent.backends.tokens import count_tokens as default_count_tokens
 from memory_agent.core.tree import SummaryTree
 from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, validate_id
-from memory_agent.engine.updater import (
-    Backends,
+from memory_agent.engine.profile_update import (
     ProfileUpdate,
     history_entries,
     load_profile,
-    rollup,
-    summarize_session,
     update_profile,
     write_profile_edits,
 )
+from memory_agent.engine.rollup import rollup
+from memory_agent.engine.summaries import summarize_session
+from memory_agent.engine.upkeep import Backends
 from memory_agent.engine.worker import JobFailure, Worker
 
 log = logging.getLogger("memory_agent")
