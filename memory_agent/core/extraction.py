@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, create_model
 
+from memory_agent.core.facts import without_braces
 from memory_agent.core.fields import BY_NAME, CHECK_ORDER, FIELDS, ProfileField
 from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit
 from memory_agent.core.rules import RULES
@@ -103,7 +104,7 @@ def _value_of(fact: Fact) -> str:
 
 
 def _clean(value: str) -> str:
-    value = " ".join(value.replace("{", "(").replace("}", ")").split()).strip(" .;,")
+    value = " ".join(without_braces(value).split()).strip(" .;,")
     return value
 
 

@@ -21,6 +21,11 @@ MAX_FACT_CHARS = 400
 MAX_SOURCES = 32  # source turns one fact cites at most
 
 
+def without_braces(text: str) -> str:
+    """``text`` with ``{`` and ``}`` made parentheses: braces would break the fact marker."""
+    return text.replace("{", "(").replace("}", ")")
+
+
 @dataclass(frozen=True)
 class Fact:
     """One fact of the profile, with its provenance."""

@@ -37,6 +37,7 @@ from memory_agent.core.facts import (
     SOURCE_RE,
     SPECIAL_SOURCES,
     fact_from_line,
+    without_braces,
 )
 from memory_agent.core.facts import (
     Fact as Fact,  # the profile's unit: importable from here too
@@ -206,7 +207,7 @@ class ProfileEdit(BaseModel):
     def _one_line(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        cleaned = " ".join(value.replace("{", "(").replace("}", ")").split())
+        cleaned = " ".join(without_braces(value).split())
         return cleaned
 
     @field_validator("sources")

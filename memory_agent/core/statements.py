@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from memory_agent.core.config import STATEMENTS_PER_SESSION
 from memory_agent.core.extraction import looks_like_injection
+from memory_agent.core.facts import without_braces
 from memory_agent.core.profile import STATEMENT_SLOT, ProfileDocument, ProfileEdit, is_statement
 from memory_agent.core.rules import RULES
 from memory_agent.core.text import content_words, sentences
@@ -65,7 +66,7 @@ def statement_text(sentence: str) -> str:
     """The fact text of a kept statement: the sentence itself, in the user's words (with no
     label: "Said: ..." made it read, and embed, less like what the user said). Braces would
     break the fact marker."""
-    return sentence.replace("{", "(").replace("}", ")")
+    return without_braces(sentence)
 
 
 def _value_words(known: str) -> set[str]:
