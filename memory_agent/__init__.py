@@ -28,9 +28,9 @@ from memory_agent.core.types import (
     validate_id,
 )
 from memory_agent.engine.manager import MemoryManager
+from memory_agent.engine.profile_update import ProfileUpdate
 from memory_agent.engine.sessions import SessionClock
 from memory_agent.engine.structured import generate_structured
-from memory_agent.engine.updater import ProfileUpdate
 from memory_agent.engine.worker import JobFailure
 from memory_agent.errors import (
     ConfirmationRequiredError,

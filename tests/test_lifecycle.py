@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from memory_agent import HashingEmbedder, InMemoryStore, Job, MemoryConfig, MemoryManager
-from memory_agent.core.profile import marker_sources
+from memory_agent.core.facts import marker_sources
 from memory_agent.core.types import utc
 from memory_agent.engine.jobs import Handler, JobRunner
 from memory_agent.engine.sessions import SessionClock

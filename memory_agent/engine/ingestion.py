@@ -15,7 +15,7 @@ from memory_agent.core.types import Turn, utc, validate_id
 from memory_agent.engine.journal import TurnJournal
 from memory_agent.engine.recall import Recall
 from memory_agent.engine.sessions import SessionBook, SessionState
-from memory_agent.engine.updater import Backends
+from memory_agent.engine.upkeep import Backends
 from memory_agent.errors import InvalidInputError, SessionStateError, StoreError
 
 log = logging.getLogger("memory_agent")

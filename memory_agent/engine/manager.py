@@ -31,13 +31,14 @@ from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, valid
 from memory_agent.engine.ingestion import Ingestion
 from memory_agent.engine.jobs import JobRunner, WorkerFactory, thread_worker
 from memory_agent.engine.journal import TurnJournal
+from memory_agent.engine.profile_update import ProfileUpdate
 from memory_agent.engine.profile_writes import ProfileWrites
 from memory_agent.engine.recall import Recall
 from memory_agent.engine.sessions import Clock, SessionBook, SessionClock
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.twins import AsyncTwins
 from memory_agent.engine.update_jobs import UpdateJobs
-from memory_agent.engine.updater import Backends, ProfileUpdate
+from memory_agent.engine.upkeep import Backends
 from memory_agent.engine.user_data import UserData
 from memory_agent.engine.worker import JobFailure
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from memory_agent.core.extraction import ExtractionOutcome
+from memory_agent.core.facts import marker_sources
 from memory_agent.core.history import FORGOTTEN, latest_entry, restore_edit
 from memory_agent.core.profile import (
     ProfileDocument,
@@ -17,19 +18,18 @@ from memory_agent.core.profile import (
     Retired,
     as_datetime,
     diff_documents,
-    marker_sources,
     parse_profile,
 )
 from memory_agent.core.store import HistoryEntry
 from memory_agent.core.types import utc
-from memory_agent.engine.updater import (
-    Backends,
+from memory_agent.engine.profile_update import (
     ProfileUpdate,
     history_entries,
     load_profile,
     update_profile,
     write_profile_edits,
 )
+from memory_agent.engine.upkeep import Backends
 from memory_agent.errors import (
     InvalidInputError,
     NotFoundError,

@@ -13,7 +13,7 @@ from memory_agent.engine.fact_vectors import FactVectors, fact_text
 from memory_agent.engine.search import SearchInputs, search_memory
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
-from memory_agent.engine.updater import Backends
+from memory_agent.engine.upkeep import Backends
 from memory_agent.errors import InvalidInputError
 
 log = logging.getLogger("memory_agent")

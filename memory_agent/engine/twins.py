@@ -15,7 +15,7 @@ from memory_agent.core.profile import ProfileDocument
 from memory_agent.core.store import HistoryEntry
 from memory_agent.core.tree import SummaryTree
 from memory_agent.core.types import MemoryContext, SessionInfo, Turn
-from memory_agent.engine.updater import ProfileUpdate
+from memory_agent.engine.profile_update import ProfileUpdate
 from memory_agent.engine.worker import JobFailure
 
 if TYPE_CHECKING:

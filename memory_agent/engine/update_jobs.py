@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from memory_agent.core.store import Job
 from memory_agent.engine.jobs import JobRunner
+from memory_agent.engine.profile_update import ProfileUpdate
 from memory_agent.engine.profile_writes import ProfileWrites
 from memory_agent.engine.recall import Recall
+from memory_agent.engine.rollup import rollup
 from memory_agent.engine.sessions import SessionBook
-from memory_agent.engine.updater import Backends, ProfileUpdate, rollup, summarize_session
+from memory_agent.engine.summaries import summarize_session
+from memory_agent.engine.upkeep import Backends
 from memory_agent.errors import UnknownSessionError
 
 SESSION_JOB = "session"
@@ -63,8 +66,7 @@ class UpdateJobs:
         with self.sessions.lock:
             state = self.sessions.get(session_id)
             if state is None:
-                msg = f"no turns recorded for session {session_id!r} of user {self.user_id!r}"
-                raise UnknownSessionError(msg)
+                raise UnknownSessionError.no_turns(self.user_id, session_id)
             if state.ended:
                 return  # idempotent
             job = self.runner.journal(SESSION_JOB, {"session_id": session_id})
