@@ -5,8 +5,9 @@ Rules, first match wins (see docs/testing.md):
 2. ``tests/test_crash_*.py`` -> ``crash``; ``tests/test_packaging.py`` -> ``packaging``;
 3. ``integration`` when the test needs real Chroma or E5: the ``chroma_server`` marker, a
    parametrized fixture set to ``chroma``/``chroma_server``, or real backends named in the
-   source of the test, of a fixture it uses (not parametrized), or of a module-level helper
-   either calls (e.g. ``ChromaStore``, ``E5Embedder``, ``LocalChromaServer``, ``.persistent(``);
+   code of the test, of a fixture it uses (not parametrized), or of a module-level helper
+   either calls (``REAL_BACKENDS``: ``ChromaStore``, ``E5Embedder``, ``LocalChromaServer``,
+   ``.persistent(``..., or the CLI, which opens the default Chroma store and E5);
 4. otherwise ``unit``.
 
 A ``unit`` test that opens a real Chroma client or embeds with E5 all the same fails at
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,24 +32,25 @@ LANES = {
     "packaging": "builds the wheel and installs it in a clean venv (tests/test_packaging.py)",
 }
 INTEGRATION_PARAMS = frozenset({"chroma", "chroma_server"})
-REAL_BACKENDS = re.compile(
-    r"\b(?:ChromaStore|E5Embedder|LocalChromaServer|chromadb|PersistentClient|HttpClient)\b"
-    r"|\.persistent\(|\.http\(")
+# Names (identifiers, not text in strings) that mean real Chroma or E5; the CLI opens the
+# default store (Chroma) and embedder (E5).
+REAL_BACKENDS = frozenset({"ChromaStore", "E5Embedder", "LocalChromaServer", "chromadb",
+                           "PersistentClient", "HttpClient", "persistent", "http", "cli_main"})
 
 
 @functools.cache
-def _functions(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
-    """Every function of a module: its source and the names it refers to."""
+def _functions(path: Path) -> dict[str, tuple[bool, frozenset[str]]]:
+    """Every function of a module: whether it names a real backend, and the names it uses."""
     try:
-        text = path.read_text()
-        tree = ast.parse(text)
+        tree = ast.parse(path.read_text())
     except (OSError, SyntaxError):
         return {}
-    out: dict[str, tuple[str, frozenset[str]]] = {}
+    out: dict[str, tuple[bool, frozenset[str]]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             names = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
-            out.setdefault(node.name, (ast.get_source_segment(text, node) or "", names))
+            attrs = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+            out.setdefault(node.name, (bool((names | attrs) & REAL_BACKENDS), names))
     return out
 
 
@@ -59,19 +60,19 @@ def _conftests(path: Path) -> list[Path]:
 
 def _names_real_backends(item: pytest.Item, params: dict[str, Any]) -> bool:
     path = Path(str(item.path))
-    defs: dict[str, tuple[str, frozenset[str]]] = {}
+    defs: dict[str, tuple[bool, frozenset[str]]] = {}
     for source in [*reversed(_conftests(path)), path]:
         defs.update(_functions(source))
     test = getattr(item, "originalname", None) or item.name
     todo = [test, *(n for n in getattr(item, "fixturenames", ()) if n not in params)]
-    seen: set[str] = set()
+    seen = set(params)  # a parametrized fixture counts by its parameter, not its source
     while todo:  # the test, its fixtures, and the helpers they call, transitively
         name = todo.pop()
         if name in seen or name not in defs:
             continue
         seen.add(name)
-        source, refers = defs[name]
-        if REAL_BACKENDS.search(source):
+        real, refers = defs[name]
+        if real:
             return True
         todo += [n for n in refers if n in defs]
     return False
