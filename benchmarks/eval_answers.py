@@ -40,10 +40,10 @@ from typing import Any
 
 from benchmarks.datasets import QA, Conversation, add_dataset_args, load
 from benchmarks.eval_retrieval import FlatRanker, flat_context
-from benchmarks.ingest import fully_ingested, user_id_for
+from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, user_id_for
 from benchmarks.lib.answers import AnswerCache, prompt_sha, prompt_tokens
 from benchmarks.lib.models import add_model_args, make_llm, reading_manager
-from benchmarks.lib.paths import CACHE, RESULTS, cache_dir
+from benchmarks.lib.paths import CACHE, RESULTS
 from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.types import Message
@@ -161,9 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataset_args(parser)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="store made by ingest.py "
-                             "(default: benchmarks/cache/<dataset>-default)")
+    add_store_arg(parser)
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=int, default=1000, help="memory context tokens")
@@ -175,8 +173,7 @@ def main() -> None:
     args = parser.parse_args()
 
     conversations = load(args.dataset, args.data)
-    store_dir = args.cache or cache_dir(CACHE, args.dataset, "default")
-    store = ChromaStore.persistent(store_dir / "chroma")
+    store = ChromaStore.persistent(store_dir(args) / "chroma")
     embedder = E5Embedder()
     config = MemoryConfig(**json.loads(args.config))
     reader = make_llm(fake=args.fake_llm, model=args.model, threads=args.threads,

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import Conversation, add_dataset_args, load
-from benchmarks.ingest import fully_ingested, turn_ids, user_id_for
+from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, turn_ids, user_id_for
 from benchmarks.lib.models import reading_manager
-from benchmarks.lib.paths import CACHE, RESULTS, cache_dir
+from benchmarks.lib.paths import RESULTS
 from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.retrieval import assemble, turn_item
@@ -152,9 +152,7 @@ def evaluate(conv: Conversation, memory: MemoryManager, dia_map: dict[str, str],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_dataset_args(parser)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="store made by ingest.py "
-                             "(default: benchmarks/cache/<dataset>-default)")
+    add_store_arg(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "retrieval.json")
     parser.add_argument("--config", default="{}",
                         help='MemoryConfig overrides for every method, as JSON, e.g. '
@@ -163,7 +161,7 @@ def main() -> None:
                         "(default: the dataset name)")
     args = parser.parse_args()
     config = MemoryConfig(**json.loads(args.config))
-    cache = args.cache or cache_dir(CACHE, args.dataset, "default")
+    cache = store_dir(args)
     conversations = load(args.dataset, args.data)
     store = ChromaStore.persistent(cache / "chroma")
     embedder = E5Embedder()

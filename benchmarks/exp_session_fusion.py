@@ -22,9 +22,9 @@ import numpy as np
 
 from benchmarks.datasets import add_dataset_args, load
 from benchmarks.eval_retrieval import BM25, BUDGETS, evidence_hits, rrf
-from benchmarks.ingest import fully_ingested, user_id_for
+from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, user_id_for
 from benchmarks.lib.models import reading_manager
-from benchmarks.lib.paths import CACHE, RESULTS, cache_dir
+from benchmarks.lib.paths import RESULTS
 from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig
 from memory_agent.core.retrieval import assemble, node_item, turn_item
@@ -48,11 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataset_args(parser)
+    add_store_arg(parser)
     parser.add_argument("--config", default="{}")
     parser.add_argument("--out", type=Path, default=RESULTS / "session_fusion.json")
     args = parser.parse_args()
     cfg = MemoryConfig(**json.loads(args.config))
-    store = ChromaStore.persistent(cache_dir(CACHE, args.dataset, "default") / "chroma")
+    store = ChromaStore.persistent(store_dir(args) / "chroma")
     embedder = E5Embedder()
     sums: dict[str, dict[int, list[float]]] = {}
     for conv in load(args.dataset, args.data):

@@ -42,6 +42,18 @@ def turn_ids(conv: Conversation) -> dict[str, str]:
     return out
 
 
+def add_store_arg(parser: argparse.ArgumentParser) -> None:
+    """``--cache``: the folder of a store this script made (see ``store_dir``)."""
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="store made by ingest.py "
+                             "(default: benchmarks/cache/<dataset>-default)")
+
+
+def store_dir(args: argparse.Namespace) -> Path:
+    """``--cache``, or the default model's store of ``--dataset``."""
+    return Path(args.cache or cache_dir(CACHE, args.dataset, "default"))
+
+
 def fully_ingested(store: MemoryStore, conv: Conversation) -> bool:
     """Whether every session of ``conv`` has been recorded and ended in ``store``."""
     ended = {s.session_id for s in store.list_sessions(user_id_for(conv.id)) if s.ended}
@@ -99,19 +111,14 @@ def main() -> None:
         memory = MemoryManager(user_id=user, store=store, llm=llm, embedder=embedder,
                                background=False)
         ended = {s.session_id for s in memory.sessions() if s.ended}
-        dia_to_turn: dict[str, str] = {}
         for session in conv.sessions:
             done += 1
             session_exchanges = exchanges(session)
             if session.id in ended:
-                for i, ex in enumerate(session_exchanges, 1):
-                    dia_to_turn.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
                 continue
             seconds, used = record_session(
                 memory, llm, session.id,
                 [(ex.user, ex.assistant, ex.at) for ex in session_exchanges])
-            for i, ex in enumerate(session_exchanges, 1):
-                dia_to_turn.update({d: f"{session.id}#{i}" for d in ex.dia_ids})
             stats["sessions"][f"{user}/{session.id}"] = session_stats(
                 seconds, used, len(session_exchanges))
             stats_path.write_text(json.dumps(stats, indent=1))
@@ -119,7 +126,7 @@ def main() -> None:
             print(f"  [{done}/{total}] {user}/{session.id}: {len(session_exchanges)} turns, "
                   f"{seconds:.0f} s ({used.calls} model calls); "
                   f"elapsed {elapsed / 60:.1f} min", flush=True)
-        mapping[user] = dia_to_turn
+        mapping[user] = turn_ids(conv)
         memory.close()
     (out / "dia_map.json").write_text(json.dumps(mapping))
     stats["run"] = describe()
