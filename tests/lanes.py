@@ -2,7 +2,9 @@
 
 Rules, first match wins (see docs/testing.md):
 1. a lane marker on the test, its class or module (``@pytest.mark.integration``...);
-2. ``tests/test_crash_*.py`` -> ``crash``; ``tests/test_packaging.py`` -> ``packaging``;
+2. by file: ``tests/test_crash_*.py`` -> ``crash``; ``tests/test_packaging.py`` ->
+   ``packaging``; ``CHILD_PROCESS_FILES`` -> ``integration`` (their child processes open real
+   Chroma, which neither the rules below nor the guard can see);
 3. ``integration`` when the test needs real Chroma or E5: the ``chroma_server`` marker, a
    parametrized fixture set to ``chroma``/``chroma_server``, or real backends named in the
    code of the test, of a fixture it uses (not parametrized), or of a module-level helper
@@ -32,6 +34,10 @@ LANES = {
     "crash": "crash trials: child processes killed mid-write (tests/test_crash_*.py)",
     "packaging": "builds the wheel and installs it in a clean venv (tests/test_packaging.py)",
 }
+CHILD_PROCESS_FILES = {  # path relative to the repository root: why
+    "integrations/langchain/tests/test_examples.py": "the examples open embedded Chroma",
+}
+ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION_PARAMS = frozenset({"chroma", "chroma_server"})
 # Names (identifiers, not text in strings) that mean real Chroma or E5, and the modules whose
 # names imported into a test module do too (the CLI opens the default store and embedder).
@@ -94,6 +100,9 @@ def lane_of(item: pytest.Item) -> list[str]:
         return ["crash"]
     if name == "test_packaging.py":
         return ["packaging"]
+    path = Path(str(item.path))
+    if path.is_relative_to(ROOT) and path.relative_to(ROOT).as_posix() in CHILD_PROCESS_FILES:
+        return ["integration"]
     callspec = getattr(item, "callspec", None)
     params: dict[str, Any] = dict(callspec.params) if callspec is not None else {}
     if (item.get_closest_marker("chroma_server") is not None

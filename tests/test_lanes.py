@@ -23,6 +23,7 @@ def test_lane_rules_on_the_suite(request: pytest.FixtureRequest) -> None:
     assert lanes[request.node.nodeid] == ["unit"]
     expect = {"tests/test_crash_": "crash", "tests/test_packaging.py::": "packaging",
               "tests/test_real_stack.py::": "real", "tests/test_server_mode.py::": "integration",
+              "integrations/langchain/tests/test_examples.py::": "integration",
               "tests/test_store_contract.py::": None}
     for nodeid, found in lanes.items():
         for prefix, lane in expect.items():
