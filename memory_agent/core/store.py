@@ -10,12 +10,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
+
+if TYPE_CHECKING:  # the core imports no numpy at run time; stores and the engine do
+    import numpy as np
+    import numpy.typing as npt
 
 Vector = Sequence[float]
 

@@ -40,7 +40,7 @@ from memory_agent.engine.search import SearchInputs, search_memory
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
 from memory_agent.engine.journal import TurnJournal
 from memory_agent.core.text import clean_message
-from memory_agent.backends.tokens import count_tokens as default_count_tokens
+from memory_agent.backends.tokens import count_tokens as default_count_tokens, truncate_to_tokens
 from memory_agent.core.tree import SummaryTree
 from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, validate_id
@@ -484,7 +484,8 @@ class MemoryManager:
             raise InvalidInputError(msg)
         inputs = SearchInputs(
             turns=self._turn_search(), embedder=self.embedder, config=self.config,
-            count_tokens=self.count_tokens, index=self._tree_index(),
+            count_tokens=self.count_tokens, truncate_tokens=truncate_to_tokens,
+            index=self._tree_index(),
             session_ids=list(self._session_states()), profile=self.profile(),
             facts=self._fact_vectors if self.config.rank_facts_by_meaning else None,
         )
