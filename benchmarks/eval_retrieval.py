@@ -36,7 +36,8 @@ from machine import describe
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
 from memory_agent.core.retrieval import assemble, turn_item
 from memory_agent.core.text import words
-from memory_agent.core.types import MemoryContext, Turn
+from memory_agent.core.context import MemoryContext
+from memory_agent.core.types import Turn
 
 HERE = Path(__file__).resolve().parent
 BUDGETS = (500, 1000, 2000)

@@ -39,7 +39,8 @@ from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit, parse_
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
 from memory_agent.backends.store.memory import InMemoryStore
 from memory_agent.core.tree import SummaryTree, TreeConfig
-from memory_agent.core.types import MemoryContext, MemoryItem, Message, Node, SessionInfo, Turn, validate_id
+from memory_agent.core.context import MemoryContext, MemoryItem
+from memory_agent.core.types import Message, Node, SessionInfo, Turn, validate_id
 from memory_agent.engine.updater import ProfileUpdate
 from memory_agent.engine.worker import JobFailure
 

@@ -26,7 +26,8 @@ class LLM(ABC):
 
     Backends implement :meth:`complete`. When ``json_schema`` is given the backend should
     constrain its output to that schema if it can (``supports_json_schema``); the caller
-    validates the output either way (see :func:`memory_agent.engine.structured.generate_structured`).
+    validates the output either way (see
+    :func:`memory_agent.engine.structured.generate_structured`).
     """
 
     name: str = "llm"

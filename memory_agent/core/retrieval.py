@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from memory_agent.core.context import MemoryContext, MemoryItem, render_context
 from memory_agent.core.profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
-from memory_agent.core.render import render_context
 from memory_agent.core.text import overlap
 from memory_agent.core.tokens import TokenCounter, Truncator
-from memory_agent.core.types import MemoryContext, MemoryItem, Node, Turn
+from memory_agent.core.types import Node, Turn
 
 
 def turn_item(

@@ -43,7 +43,8 @@ from memory_agent.core.text import clean_message
 from memory_agent.backends.tokens import count_tokens as default_count_tokens, truncate_to_tokens
 from memory_agent.core.tree import SummaryTree
 from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
-from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, validate_id
+from memory_agent.core.context import MemoryContext
+from memory_agent.core.types import SessionInfo, Turn, utc, validate_id
 from memory_agent.engine.updater import (
     Backends,
     ProfileUpdate,

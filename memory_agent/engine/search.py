@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory_agent.core.config import MemoryConfig
+from memory_agent.core.context import MemoryContext, MemoryItem
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.profile import ProfileDocument
 from memory_agent.core.retrieval import assemble, node_item, turn_item
 from memory_agent.core.text import overlap
 from memory_agent.core.tokens import TokenCounter, Truncator
-from memory_agent.core.types import MemoryContext, MemoryItem
 from memory_agent.engine.fact_vectors import FactVectors
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.turn_index import Hit, TurnSearch
