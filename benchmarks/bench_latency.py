@@ -41,7 +41,7 @@ from benchmarks.lib.paths import RESULTS
 from benchmarks.lib.results import describe, write_json
 from benchmarks.lib.stats import percentile
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, HashingEmbedder, MemoryManager
-from memory_agent.backends.tokens import count_tokens
+from memory_agent.backends.tokens import count_tokens, truncate_to_tokens
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.retrieval import assemble, turn_item
 from memory_agent.core.tree import SummaryTree, TreeConfig, make_node, session_node_id, with_summary
@@ -208,7 +208,8 @@ def main() -> None:
             t2 = time.perf_counter()
             qvec = embedder.embed_query(query)
             hits = sub.store.search_turns("bench", qvec, k=24)
-            items = [turn_item(t, s, max_tokens=200, count=sub.memory.count_tokens)
+            items = [turn_item(t, s, max_tokens=200, count=sub.memory.count_tokens,
+                               truncate=truncate_to_tokens)
                      for t, s in hits]
             assemble(query=query, budget=args.budget, profile=sub.memory.profile(), nodes=[],
                      turns=items, count=sub.memory.count_tokens, profile_share=0.4,

@@ -32,9 +32,10 @@ from benchmarks.lib.models import reading_manager
 from benchmarks.lib.paths import RESULTS
 from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
+from memory_agent.core.context import MemoryContext
 from memory_agent.core.retrieval import assemble, turn_item
 from memory_agent.core.text import words
-from memory_agent.core.types import MemoryContext, Turn
+from memory_agent.core.types import Turn
 
 BUDGETS = (500, 1000, 2000)
 METHODS = ("tree", "dense", "bm25", "hybrid", "recency")
@@ -103,7 +104,8 @@ def flat_context(
 ) -> MemoryContext:
     cfg = memory.config
     items = [turn_item(t, float(len(ranked) - r), max_tokens=cfg.max_item_tokens,
-                       count=memory.count_tokens) for r, t in enumerate(ranked[:200])]
+                       count=memory.count_tokens, truncate=memory.backends.truncate_tokens)
+             for r, t in enumerate(ranked[:200])]
     return assemble(query=query, budget=budget, profile=memory.profile(), nodes=[], turns=items,
                     count=memory.count_tokens, profile_share=cfg.profile_share,
                     node_share=cfg.node_share)

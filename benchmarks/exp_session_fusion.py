@@ -99,7 +99,8 @@ def main() -> None:
             for budget in BUDGETS:
                 for name, ranked in rankings.items():
                     items = [turn_item(turns[i], float(len(ranked) - r),
-                                       max_tokens=cfg.max_item_tokens, count=memory.count_tokens)
+                                       max_tokens=cfg.max_item_tokens, count=memory.count_tokens,
+                                       truncate=memory.backends.truncate_tokens)
                              for r, i in enumerate(ranked[:200])]
                     for label, with_nodes in ((name, []), (f"{name}+nodes", nodes)):
                         if label == "hybrid+nodes":

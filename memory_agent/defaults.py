@@ -15,6 +15,7 @@ from memory_agent.core.config import default_data_dir
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.llm import LLM
 from memory_agent.core.store import MemoryStore
+from memory_agent.core.tokens import Truncator
 from memory_agent.engine.journal import TurnJournal
 
 TokenCounter = Callable[[str], int]
@@ -35,6 +36,13 @@ def default_token_counter() -> TokenCounter:
     from memory_agent.backends.tokens import count_tokens
 
     return count_tokens
+
+
+def default_truncator() -> Truncator:
+    """tiktoken's truncation (recall cuts long turns with it)."""
+    from memory_agent.backends.tokens import truncate_to_tokens
+
+    return truncate_to_tokens
 
 
 def default_backends(

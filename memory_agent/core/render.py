@@ -1,15 +1,9 @@
-"""Rendering memory for prompts (pure)."""
+"""Text helpers for rendering memory into prompts (pure; see ``context.py`` for the block)."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-from memory_agent.core.prompts import MEMORY_PREAMBLE
-
-if TYPE_CHECKING:
-    from memory_agent.core.types import MemoryContext, MemoryItem
 
 OPEN, CLOSE = "<memory>", "</memory>"
 
@@ -31,31 +25,3 @@ def as_data(text: str) -> str:
     (``</memory>`` becomes ``&lt;/memory&gt;``), so remembered text cannot end the data
     section early or open a second one."""
     return _TAG.sub(lambda m: m.group(0).replace("<", "&lt;").replace(">", "&gt;"), text)
-
-
-def render_item(item: MemoryItem) -> str:
-    head = f"[{fmt_span(item.start, item.end)} · {item.provenance}]"
-    return f"{head} {as_data(item.text)}"
-
-
-def render_context(ctx: MemoryContext) -> str:
-    """The context as one block, delimited as data: ``<memory> ... </memory>``.
-
-    An empty context renders as the empty string.
-    """
-    if not (ctx.standing_instructions or ctx.profile.strip() or ctx.nodes or ctx.turns):
-        return ""
-    parts = [OPEN, MEMORY_PREAMBLE]
-    if ctx.standing_instructions:
-        parts += ["", "## Standing instructions (from the user)"]
-        parts += [f"- {as_data(s)}" for s in ctx.standing_instructions]
-    if ctx.profile.strip():
-        parts += ["", "## Profile", as_data(ctx.profile.strip())]
-    if ctx.nodes:
-        parts += ["", "## Summaries of past conversations"]
-        parts += [render_item(n) for n in ctx.nodes]
-    if ctx.turns:
-        parts += ["", "## Past messages"]
-        parts += [render_item(t) for t in ctx.turns]
-    parts.append(CLOSE)
-    return "\n".join(parts)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from memory_agent.backends.tokens import truncate_to_tokens
+from memory_agent.core.context import MemoryContext, MemoryItem, render_context
 from memory_agent.core.profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
-from memory_agent.core.render import render_context
 from memory_agent.core.text import overlap
-from memory_agent.core.types import MemoryContext, MemoryItem, Node, Turn
+from memory_agent.core.tokens import TokenCounter, Truncator
+from memory_agent.core.types import Node, Turn
 
-TokenCounter = Callable[[str], int]
 
-
-def turn_item(turn: Turn, score: float, *, max_tokens: int, count: TokenCounter) -> MemoryItem:
+def turn_item(
+    turn: Turn, score: float, *, max_tokens: int, count: TokenCounter, truncate: Truncator
+) -> MemoryItem:
+    """A turn as a MemoryItem; its text is cut to ``max_tokens`` (by ``truncate``) if it is
+    longer (by ``count``)."""
     text = f"User: {turn.user_message} | Assistant: {turn.assistant_message}"
     if count(text) > max_tokens:
-        text = truncate_to_tokens(text, max_tokens) + " …"
+        text = truncate(text, max_tokens) + " …"
     return MemoryItem(
         kind="turn", id=turn.id, text=text, start=turn.at, end=turn.at,
         provenance=f"{turn.session_id} turn {turn.index}", score=score,

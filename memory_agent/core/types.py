@@ -1,9 +1,12 @@
-"""Plain data types shared by every layer (no I/O, no third-party imports beyond the stdlib)."""
+"""Plain data types shared by every layer (no I/O, no third-party imports beyond the stdlib).
+
+The recall result types (``MemoryItem``, ``MemoryContext``) are in ``context.py``.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal, TypedDict
 
@@ -113,49 +116,3 @@ class StoredProfile:
 
     markdown: str
     version: int
-
-
-ItemKind = Literal["profile", "node", "turn"]
-
-
-@dataclass(frozen=True)
-class MemoryItem:
-    """One piece of retrieved memory, with where it came from."""
-
-    kind: ItemKind
-    id: str
-    text: str
-    start: datetime | None
-    end: datetime | None
-    provenance: str  # e.g. "session day-1, turn 3" or "sessions day-1..day-4"
-    score: float = 0.0
-    tokens: int = 0
-
-
-@dataclass
-class MemoryContext:
-    """What ``recall`` returns: the profile plus the relevant nodes and turns, within a budget."""
-
-    query: str
-    token_budget: int
-    profile: str
-    standing_instructions: list[str] = field(default_factory=list)
-    profile_items: list[MemoryItem] = field(default_factory=list)  # the facts in ``profile``
-    nodes: list[MemoryItem] = field(default_factory=list)
-    turns: list[MemoryItem] = field(default_factory=list)
-    tokens_used: int = 0
-
-    @property
-    def items(self) -> list[MemoryItem]:
-        return [*self.nodes, *self.turns]
-
-    def is_empty(self) -> bool:
-        return not (self.profile.strip() or self.nodes or self.turns)
-
-    def to_prompt(self) -> str:
-        """Render as a delimited block of data to put in a system prompt."""
-        from memory_agent.core.render import (
-            render_context,  # local import keeps types dependency-free
-        )
-
-        return render_context(self)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_agent.core.config import MemoryConfig
+from memory_agent.core.context import MemoryContext
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.extraction import ExtractionOutcome
 from memory_agent.core.llm import LLM
@@ -27,7 +28,7 @@ from memory_agent.core.profile import ProfileDocument
 from memory_agent.core.store import HistoryEntry, MemoryStore
 from memory_agent.core.text import clean_message
 from memory_agent.core.tree import SummaryTree
-from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, validate_id
+from memory_agent.core.types import SessionInfo, Turn, utc, validate_id
 from memory_agent.engine.ingestion import Ingestion
 from memory_agent.engine.jobs import JobRunner, WorkerFactory, thread_worker
 from memory_agent.engine.journal import TurnJournal
@@ -68,11 +69,10 @@ class MemoryManager(AsyncTwins):
                  worker: WorkerFactory = thread_worker) -> None:
         self.user_id = validate_id(user_id, "user_id")
         config = config or MemoryConfig()
-        if count_tokens is None:
-            from memory_agent.defaults import default_token_counter
+        from memory_agent.defaults import default_token_counter, default_truncator
 
-            count_tokens = default_token_counter()
-        self.backends = Backends(store, llm, embedder, config, count_tokens,
+        self.backends = Backends(store, llm, embedder, config,
+                                 count_tokens or default_token_counter(), default_truncator(),
                                  on_progress or (lambda message: None))
         self.journal = journal
         self._lock = threading.RLock()  # one lock for the session states and the indexes

@@ -7,8 +7,9 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from memory_agent.core.context import MemoryContext
 from memory_agent.core.profile import ProfileDocument
-from memory_agent.core.types import MemoryContext, Turn
+from memory_agent.core.types import Turn
 from memory_agent.engine.fact_vectors import FactVectors, fact_text
 from memory_agent.engine.search import SearchInputs, search_memory
 from memory_agent.engine.tree_index import TreeIndex
@@ -66,7 +67,8 @@ class Recall:
             raise InvalidInputError(msg)
         inputs = SearchInputs(
             turns=self.turn_search(), embedder=self.backends.embedder, config=config,
-            count_tokens=self.backends.count_tokens, index=self.tree_index(),
+            count_tokens=self.backends.count_tokens,
+            truncate_tokens=self.backends.truncate_tokens, index=self.tree_index(),
             session_ids=session_ids, profile=profile,
             facts=self.fact_vectors if config.rank_facts_by_meaning else None,
         )

@@ -7,17 +7,18 @@ turn index (``turn_index.py``) and the embedder. ``MemoryManager.recall`` calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 
 from memory_agent.core.config import MemoryConfig
+from memory_agent.core.context import MemoryContext, MemoryItem
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.profile import ProfileDocument
 from memory_agent.core.retrieval import assemble, node_item, turn_item
 from memory_agent.core.text import overlap
-from memory_agent.core.types import MemoryContext, MemoryItem
+from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.engine.fact_vectors import FactVectors
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.turn_index import Hit, TurnSearch
@@ -30,7 +31,8 @@ class SearchInputs:
     turns: TurnSearch  # the user's turns: similarity search and texts
     embedder: Embedder
     config: MemoryConfig
-    count_tokens: Callable[[str], int]
+    count_tokens: TokenCounter
+    truncate_tokens: Truncator  # cuts a turn's text to ``config.max_item_tokens``
     index: TreeIndex
     session_ids: Collection[str]  # every session of the user with recorded turns
     profile: ProfileDocument
@@ -70,7 +72,8 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
     turns = [
         turn_item(t, sim + weight * overlap(query, t.user_message + " " + t.assistant_message)
                   + cfg.session_weight * session_score.get(t.session_id, 0.0),
-                  max_tokens=cfg.max_item_tokens, count=inputs.count_tokens)
+                  max_tokens=cfg.max_item_tokens, count=inputs.count_tokens,
+                  truncate=inputs.truncate_tokens)
         for t, sim in hits
     ]
     nodes: list[MemoryItem] = [node_item(s.node, s.score) for s in descent.sessions]

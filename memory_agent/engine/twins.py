@@ -10,11 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from memory_agent.core.context import MemoryContext
 from memory_agent.core.extraction import ExtractionOutcome
 from memory_agent.core.profile import ProfileDocument
 from memory_agent.core.store import HistoryEntry
 from memory_agent.core.tree import SummaryTree
-from memory_agent.core.types import MemoryContext, SessionInfo, Turn
+from memory_agent.core.types import SessionInfo, Turn
 from memory_agent.engine.profile_update import ProfileUpdate
 from memory_agent.engine.worker import JobFailure
 

@@ -18,6 +18,7 @@ from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.llm import LLM
 from memory_agent.core.store import MemoryStore
+from memory_agent.core.tokens import Truncator
 from memory_agent.core.types import Node, Turn
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.errors import UnknownSessionError
@@ -34,6 +35,7 @@ class Backends:
     embedder: Embedder
     config: MemoryConfig
     count_tokens: TokenCounter
+    truncate_tokens: Truncator  # cuts a text to a number of tokens (recall's long turns)
     notify: Callable[[str], None] = lambda message: None  # progress of long steps
 
 

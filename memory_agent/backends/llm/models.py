@@ -30,6 +30,9 @@ from memory_agent.errors import ModelUnavailableError
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(done_bytes, total_bytes)`` while a model file is being assembled."""
 
+INSTALL_HINT = 'pip install "memory-agent[local]"'
+"""How to install the llama.cpp backend's dependency (llama-cpp-python)."""
+
 CHUNK_SIZE = 8 * 1024 * 1024
 _TEMP_SUFFIX = ".partial"
 _STALE_TEMP_SECONDS = 24 * 3600
