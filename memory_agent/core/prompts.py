@@ -83,7 +83,9 @@ ANSWER_SYSTEM = (
 ANSWER_WITH_MEMORY_SYSTEM = (
     "You are a helpful personal assistant with a memory of this user. Use the memory "
     "below when it is relevant; follow the user's standing instructions and preferences. "
-    "Answer briefly and directly.\n\n{memory}"
+    "What the user said tells you about them; your own earlier replies are not facts about "
+    "the user. Answer the current question briefly and directly, in your own words.\n\n"
+    "{memory}"
 )
 
 MEMORY_PREAMBLE = (

@@ -12,12 +12,18 @@ from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.types import Node, Turn
 
 
+# what the user said is about them; the assistant's reply is not (a reader must not take a
+# suggestion it once made, "A tomato pasta bar could be fun", for a fact or an answer)
+USER_SAID = "The user said:"
+ASSISTANT_SAID = "| The assistant replied (not a fact about the user):"
+
+
 def turn_item(
     turn: Turn, score: float, *, max_tokens: int, count: TokenCounter, truncate: Truncator
 ) -> MemoryItem:
     """A turn as a MemoryItem; its text is cut to ``max_tokens`` (by ``truncate``) if it is
     longer (by ``count``)."""
-    text = f"User: {turn.user_message} | Assistant: {turn.assistant_message}"
+    text = f"{USER_SAID} {turn.user_message} {ASSISTANT_SAID} {turn.assistant_message}"
     if count(text) > max_tokens:
         text = truncate(text, max_tokens) + " …"
     return MemoryItem(
