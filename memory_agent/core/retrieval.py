@@ -11,7 +11,6 @@ from memory_agent.core.text import overlap
 from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.types import Node, Turn
 
-
 # what the user said is about them; the assistant's reply is not (a reader must not take a
 # suggestion it once made, "A tomato pasta bar could be fun", for a fact or an answer)
 USER_SAID = "The user said:"

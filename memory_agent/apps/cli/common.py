@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -104,6 +105,16 @@ def stored(memory: MemoryManager) -> str | None:
     turns = sum(s.n_turns for s in sessions)
     return (f"{len(sessions)} sessions, {turns} turns, {facts} profile facts, "
             f"{history} history entries")
+
+
+@contextmanager
+def stored_user(ctx: click.Context, user: str, *, background: bool = False
+                ) -> Iterator[MemoryManager]:
+    """A read-only manager of a user who has memory (UnknownUserError otherwise), closed
+    at the end."""
+    with open_memory(ctx, user, with_model=False, background=background) as memory:
+        require_user(memory)
+        yield memory
 
 
 def require_user(memory: MemoryManager) -> None:

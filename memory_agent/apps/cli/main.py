@@ -20,11 +20,11 @@ from memory_agent.apps.cli.common import (
     global_options,
     open_memory,
     progress,
-    require_user,
     say,
     settings,
     setup_logging,
     stored,
+    stored_user,
 )
 from memory_agent.apps.cli.profile import profile
 from memory_agent.errors import ConfirmationRequiredError, MemoryAgentError
@@ -95,9 +95,7 @@ def demo(ctx: click.Context, user: str, reset: bool) -> None:
 def recall(ctx: click.Context, query: str, user: str, budget: int | None, as_json: bool) -> None:
     """Print what memory would give the model for QUERY, and why each item was chosen."""
     budget = budget or settings(ctx).budget
-    memory = open_memory(ctx, user, with_model=False, background=False)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user) as memory:
         context = memory.recall(query, token_budget=budget)
         items = [*context.profile_items, *context.nodes, *context.turns]
         if as_json:
@@ -121,9 +119,7 @@ def tree(ctx: click.Context, user: str, as_json: bool) -> None:
     """Print and verify a user's summary tree (content hashes)."""
     from memory_agent.apps.demo import print_tree
 
-    memory = open_memory(ctx, user, with_model=False, background=False)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user) as memory:
         summary = memory.tree()
         problems = summary.verify()
         if as_json:
@@ -175,9 +171,7 @@ def users(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def export_cmd(ctx: click.Context, user: str, directory: Path) -> None:
     """Write USER's whole memory to DIRECTORY as readable files (profile.md, turns.json...)."""
-    memory = open_memory(ctx, user, with_model=False, background=False)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user) as memory:
         written = memory.export(directory)
         say(f"exported {user} ({stored(memory)}) to {written}")
 
@@ -206,9 +200,7 @@ def import_cmd(ctx: click.Context, directory: Path, user: str | None) -> None:
 @click.pass_context
 def forget(ctx: click.Context, user: str, fact_id: str | None, yes: bool) -> None:
     """Erase a user's whole memory, or one profile fact (--fact), after a confirmation."""
-    memory = open_memory(ctx, user, with_model=False, background=True)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user, background=True) as memory:
         if fact_id is not None:
             fact = memory.profile().get(fact_id)
             one = f"fact {fact_id} ({fact.text})" if fact else f"history entry {fact_id}"

@@ -21,6 +21,7 @@ from memory_agent.apps.cli.common import (
     open_memory,
     require_user,
     say,
+    stored_user,
 )
 from memory_agent.core.profile import Fact, ProfileDocument, parse_profile
 from memory_agent.errors import (
@@ -51,9 +52,7 @@ def profile() -> None:
 @click.pass_context
 def show(ctx: click.Context, user: str, as_json: bool) -> None:
     """Print the profile document (Markdown; --json: one object per fact)."""
-    memory = open_memory(ctx, user, with_model=False, background=False)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user) as memory:
         if as_json:
             emit_json({"user": user, "version": memory.profile_version(),
                        "facts": [fact_json(f) for f in memory.profile().facts]})
@@ -73,9 +72,7 @@ def fact_json(fact: Fact) -> dict[str, object]:
 @click.pass_context
 def history(ctx: click.Context, user: str, as_json: bool) -> None:
     """List superseded, reworded and removed facts (restore them with 'profile restore')."""
-    memory = open_memory(ctx, user, with_model=False, background=False)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user) as memory:
         entries = sorted(memory.profile_history(), key=lambda e: e.valid_to)
         if as_json:
             emit_json([dataclasses.asdict(e) for e in entries])
@@ -96,9 +93,7 @@ def history(ctx: click.Context, user: str, as_json: bool) -> None:
 @click.pass_context
 def restore(ctx: click.Context, fact_id: str, user: str) -> None:
     """Bring back fact FACT_ID from the history: its last wording, with its sources."""
-    memory = open_memory(ctx, user, with_model=False, background=False)
-    with memory:
-        require_user(memory)
+    with stored_user(ctx, user) as memory:
         update = memory.restore_fact(fact_id)
         say(f"restored {fact_id}: " + "; ".join(e.text or "" for e in update.edits))
 
