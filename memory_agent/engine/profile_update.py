@@ -132,6 +132,17 @@ def session_edits(doc: ProfileDocument, *, facts: ProfileForm, turns: Sequence[T
     return outcome
 
 
+def commit_profile(store: MemoryStore, user_id: str, new: ProfileDocument, *,
+                   expected_version: int, retired: Sequence[Retired], now: datetime) -> int:
+    """The one way a profile is written: ``new`` if the stored version is still
+    ``expected_version`` (else ProfileConflictError, and nothing is written), then the facts
+    it retired to the history. Returns the new version."""
+    version = store.put_profile(user_id, new.render(), expected_version=expected_version)
+    if retired:
+        store.add_history(history_entries(user_id, list(retired), now))
+    return version
+
+
 def write_profile_edits(
     backends: Backends,
     user_id: str,
@@ -166,12 +177,11 @@ def write_profile_edits(
             return ProfileUpdate(outcome.edits, [f"{r.slot}: {r.reason}" for r in outcome.rejected],
                                  [], version)
         try:
-            new_version = store.put_profile(user_id, new_doc.render(), expected_version=version)
+            new_version = commit_profile(store, user_id, new_doc, expected_version=version,
+                                         retired=retired, now=now)
         except ProfileConflictError:
             log.info("profile of %s changed during an update; planning again", user_id)
             continue
-        if retired:
-            store.add_history(history_entries(user_id, retired, now))
         return ProfileUpdate(
             outcome.edits, [f"{r.slot}: {r.value!r} ({r.reason})" for r in outcome.rejected],
             retired, new_version, [i for i in result.added if new_doc.get(i) is not None],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 from memory_agent.core.extraction import ExtractionOutcome
 from memory_agent.core.facts import marker_sources
@@ -15,7 +15,6 @@ from memory_agent.core.history import FORGOTTEN, latest_entry, restore_edit
 from memory_agent.core.profile import (
     ProfileDocument,
     ProfileEdit,
-    Retired,
     as_datetime,
     diff_documents,
     parse_profile,
@@ -24,7 +23,7 @@ from memory_agent.core.store import HistoryEntry
 from memory_agent.core.types import utc
 from memory_agent.engine.profile_update import (
     ProfileUpdate,
-    history_entries,
+    commit_profile,
     load_profile,
     update_profile,
     write_profile_edits,
@@ -99,19 +98,9 @@ class ProfileWrites:
             msg = (f"the edited profile is {tokens} tokens, over its budget of "
                    f"{config.profile_token_budget}; shorten it")
             raise ProfileBudgetError(msg)
-        self._commit(new, expected_version=version, retired=diff_documents(old, new),
-                     now=utc())
+        commit_profile(store, self.user_id, new, expected_version=version,
+                       retired=diff_documents(old, new), now=utc())
         return new
-
-    def _commit(self, new: ProfileDocument, *, expected_version: int,
-                retired: list[Retired], now: datetime) -> int:
-        """Write ``new`` if the stored version is still ``expected_version`` (else
-        ProfileConflictError), and the facts it retired to the history."""
-        store = self.backends.store
-        version = store.put_profile(self.user_id, new.render(), expected_version=expected_version)
-        if retired:
-            store.add_history(history_entries(self.user_id, retired, now))
-        return version
 
     def forget_fact(self, fact_id: str) -> set[str]:
         """Remove fact ``fact_id`` from the profile and its history (a text-free tombstone
