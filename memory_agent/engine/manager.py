@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
@@ -54,7 +54,11 @@ from memory_agent.engine.updater import (
     update_profile,
     write_profile_edits,
 )
-from memory_agent.engine.worker import JobFailure, Worker
+from memory_agent.engine.worker import JobFailure, JobRecord, Worker
+
+if TYPE_CHECKING:  # inspection reads (see the block at the end of MemoryManager)
+    from memory_agent.core.trace import RecallTrace
+    from memory_agent.engine.inspection import SessionOverview, UserSummary
 
 log = logging.getLogger("memory_agent")
 P = ParamSpec("P")
@@ -657,3 +661,57 @@ class MemoryManager:
             "profile_tokens": self.count_tokens(self.profile_markdown()),
             "pending_jobs": self.pending,
         }
+
+    # --- inspection reads (public) -------------------------------------------------------
+    # Read-only views for the inspector (memory_agent/apps/inspect) and Python callers; each
+    # delegates to memory_agent/engine/inspection.py (or the search, for the recall trace).
+    def summary(self) -> UserSummary:
+        """Sessions, turns, facts, last activity and pending or failed update work."""
+        from memory_agent.engine.inspection import user_summary
+
+        return user_summary(self.store, self.user_id, sessions=self.sessions(),
+                            profile=self.profile(), profile_version=self.profile_version(),
+                            log=self._job_records())
+
+    def session_turns(self, session_id: str) -> list[Turn]:
+        """The turns of one session, in order; UnknownSessionError if it has none."""
+        from memory_agent.engine.inspection import session_turns
+
+        self._drain_turns()
+        return session_turns(self.store, self.user_id, session_id)
+
+    def job_log(self) -> list[JobRecord]:
+        """Update jobs of this user: queued, running, done or failed (with the error text),
+        as this process saw them (the last few hundred), plus journaled jobs not run yet."""
+        from memory_agent.engine.inspection import job_log
+
+        return job_log(self.store, self.user_id, self._job_records())
+
+    def session_overview(self) -> list[SessionOverview]:
+        """Each session with its end and summary state and the jobs that concern it."""
+        from memory_agent.engine.inspection import session_overview
+
+        return session_overview(self.sessions(), self.tree(), self.job_log())
+
+    def recall_trace(self, query: str, *, token_budget: int | None = None) -> RecallTrace:
+        """:meth:`recall` with the reasons: per candidate its score parts (dense, lexical,
+        session prior, time) and why the budget cut it, and the tokens of each context part.
+        ``trace.context`` is exactly what ``recall`` returns for the same state."""
+        from memory_agent.engine.search import trace_memory
+
+        text = clean_message(query, "query", max_chars=self.config.max_message_chars)
+        self._drain_turns()
+        budget = self.config.default_recall_budget if token_budget is None else token_budget
+        if not isinstance(budget, int) or budget < 0:
+            msg = f"token_budget must be a non-negative int, got {budget!r}"
+            raise InvalidInputError(msg)
+        inputs = SearchInputs(
+            turns=self._turn_search(), embedder=self.embedder, config=self.config,
+            count_tokens=self.count_tokens, index=self._tree_index(),
+            session_ids=list(self._session_states()), profile=self.profile(),
+            facts=self._fact_vectors if self.config.rank_facts_by_meaning else None,
+        )
+        return trace_memory(inputs, text, budget)
+
+    def _job_records(self) -> list[JobRecord]:
+        return self._worker.log() if self._worker is not None else []
