@@ -3,7 +3,7 @@
 # and real Chroma (embedded and server). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh local,dev
+bash scripts/setup.sh local,dev,inspect
 # shellcheck disable=SC1091
 . .venv/bin/activate
 echo "==> ruff and mypy (strict) on the core and the LangChain integration"

@@ -1,4 +1,4 @@
-"""The ``memory-agent`` command: demo, chat, profile show|edit, recall, tree."""
+"""The ``memory-agent`` command: demo, chat, profile show|edit, recall, tree, inspect."""
 
 from __future__ import annotations
 
@@ -145,6 +145,38 @@ def cmd_tree(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Serve the memory inspector (needs the ``inspect`` extra) until Ctrl-C."""
+    try:
+        from memory_agent.apps.inspect import InspectorServer, open_workspace
+    except ImportError as error:
+        _say(f"memory-agent inspect needs the 'inspect' extra: pip install "
+             f"'memory-agent[inspect]' ({error})")
+        return 2
+    import contextlib
+    import webbrowser
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _progress(f"listening on {args.host}: anyone who can reach it and has the token can "
+                  "read and change this memory")
+    workspace = open_workspace(data_dir=args.data_dir, server_url=args.server_url,
+                               model=args.model)
+    server = InspectorServer(workspace, host=args.host, port=args.port).start()
+    _say(f"memory inspector: {server.url}")
+    _say("(the token in the address is the key; Ctrl-C stops the server)")
+    if not args.no_browser:
+        with contextlib.suppress(webbrowser.Error):
+            webbrowser.open(server.url)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        workspace.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory-agent", description=__doc__)
     parser.add_argument("--data-dir", help="embedded Chroma directory (default: $MEMORY_AGENT_HOME "
@@ -173,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     tree = sub.add_parser("tree", help="print and verify a user's summary tree")
     tree.add_argument("--user", required=True)
     tree.set_defaults(func=cmd_tree)
+    inspect = sub.add_parser("inspect", help="a local web app to see, check and correct "
+                             "what is remembered (needs the inspect extra)")
+    inspect.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (default 127.0.0.1: this machine only)")
+    inspect.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    inspect.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    inspect.set_defaults(func=cmd_inspect)
     return parser
 
 

@@ -38,7 +38,7 @@ class Inspector:
     env: Environment
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        html = self.env.get_template(name).render(csrf=csrf_value(self.token), url=_url,
+        html = self.env.get_template(name).render(csrf=csrf_value(self.token),
                                                   request=request, **context)
         return HTMLResponse(html, status_code=status)
 
@@ -46,6 +46,7 @@ class Inspector:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("memory_agent.apps.inspect", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
+    env.globals["url"] = _url
     env.filters["day"] = fmt_day
     env.filters["span"] = fmt_span
     env.filters["when"] = lambda dt: dt.strftime("%Y-%m-%d %H:%M") if dt else "—"
