@@ -270,7 +270,7 @@ def test_pages_carry_a_strict_content_security_policy(client):
     headers = client.get("/profile?user=alice").headers
     policy = headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
-    assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "same-origin"
 
 
 @pytest.mark.parametrize("path", [
