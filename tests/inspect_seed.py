@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager, ProfileEdit
+from memory_agent import HashingEmbedder, InMemoryStore, MemoryConfig, MemoryManager, ProfileEdit
 from memory_agent.apps.inspect import Workspace
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.extraction import ExtractionOutcome
@@ -59,7 +59,8 @@ def seed(store: MemoryStore, user_id: str = "alice", *, embedder: Embedder | Non
          background: bool = False) -> None:
     """Record three ended sessions (summarised into a tree) and a profile with provenance,
     then a background-style update: "now works as a nurse" supersedes the bakery job."""
-    with MemoryManager(user_id=user_id, store=store, llm=TaskLLM(),
+    config = MemoryConfig(statements_per_session=0)  # the profile below is the only one
+    with MemoryManager(user_id=user_id, store=store, llm=TaskLLM(), config=config,
                        embedder=embedder or HashingEmbedder(), background=background) as memory:
         for day, (session_id, turns) in enumerate(SESSIONS.items()):
             for i, (said, answer) in enumerate(turns):

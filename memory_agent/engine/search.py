@@ -59,7 +59,9 @@ def trace_memory(inputs: SearchInputs, query: str, budget: int) -> RecallTrace:
     cuts: dict[str, str] = {}
     ctx = _assemble(inputs, query, budget, nodes, turns, facts, cuts)
     standing = [(f.id, f.text) for f in inputs.profile.facts if f.section == STANDING]
-    return build_trace(ctx, candidates=[*facts, *nodes, *turns], standing=standing,
+    ids = {fid for fid, _ in standing}  # always in first, never ranked with the facts
+    ranked = [(item, parts) for item, parts in facts if item.id not in ids]
+    return build_trace(ctx, candidates=[*ranked, *nodes, *turns], standing=standing,
                        cuts=cuts, count=inputs.count_tokens)
 
 
