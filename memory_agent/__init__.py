@@ -41,7 +41,9 @@ from memory_agent.backends.store.memory import InMemoryStore
 from memory_agent.core.tree import SummaryTree, TreeConfig
 from memory_agent.core.types import MemoryContext, MemoryItem, Message, Node, SessionInfo, Turn, validate_id
 from memory_agent.engine.updater import ProfileUpdate
-from memory_agent.engine.worker import JobFailure
+from memory_agent.engine.worker import JobFailure, JobRecord
+from memory_agent.core.trace import RecallTrace, ScoreParts, TraceItem
+from memory_agent.engine.inspection import SessionOverview, UserSummary
 
 if TYPE_CHECKING:
     from memory_agent.backends.llm.llama import LlamaCppLLM
@@ -82,6 +84,7 @@ __all__ = [
     "InvalidTextError",
     "Job",
     "JobFailure",
+    "JobRecord",
     "LlamaCppLLM",
     "MemoryAgentError",
     "MemoryConfig",
@@ -103,15 +106,20 @@ __all__ = [
     "ProfileError",
     "ProfileParseError",
     "ProfileUpdate",
+    "RecallTrace",
     "Rejected",
+    "ScoreParts",
     "SessionInfo",
+    "SessionOverview",
     "SessionStateError",
     "StoreError",
     "SummaryTree",
+    "TraceItem",
     "TreeConfig",
     "Turn",
     "UnknownSessionError",
     "UnknownUserError",
+    "UserSummary",
     "__version__",
     "generate_structured",
     "looks_like_injection",

@@ -14,8 +14,13 @@ sys.path.insert(0, str(ROOT))
 
 from selenium.webdriver.common.by import By  # noqa: E402
 
-from memory_agent import FakeLLM, HashingEmbedder, InMemoryStore, MemoryManager  # noqa: E402
-from memory_agent import ProfileEdit  # noqa: E402
+from memory_agent import (  # noqa: E402
+    FakeLLM,
+    HashingEmbedder,
+    InMemoryStore,
+    MemoryManager,
+    ProfileEdit,
+)
 from memory_agent.apps.inspect import InspectorServer, Workspace  # noqa: E402
 from memory_agent.core.extraction import ExtractionOutcome  # noqa: E402
 from tests.browser import Browser  # noqa: E402
