@@ -45,3 +45,48 @@ def test_read_pages_on_chroma_and_e5(tmp_path):
     finally:
         workspace.close()
         store.close()
+
+
+def test_memory_agent_inspect_command(tmp_path):
+    """`memory-agent inspect` serves the stored users on 127.0.0.1 behind its token."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    store = ChromaStore.from_settings(data_dir=tmp_path)
+    seed(store, "alice", embedder=E5Embedder())
+    store.close()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(root), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memory_agent.apps.cli", "--data-dir", str(tmp_path),
+         "inspect", "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env)
+    try:
+        assert process.stdout is not None
+        url = ""
+        for line in process.stdout:
+            if line.startswith("memory inspector: "):
+                url = line.split(": ", 1)[1].strip()
+                break
+        assert url.startswith("http://127.0.0.1:") and "?token=" in url
+        base = url.split("/?", 1)[0]
+        with httpx.Client(timeout=30) as client:
+            assert client.get(base + "/").status_code == 403
+            page = client.get(url, follow_redirects=True)
+            assert page.status_code == 200 and ">alice</a>" in page.text
+            profile = client.get(base + "/profile?user=alice")
+            assert "Lives in Lyon" in profile.text
+        process.send_signal(signal.SIGINT)  # Ctrl-C, by its own pid: a clean stop
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()
