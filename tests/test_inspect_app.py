@@ -207,6 +207,7 @@ def test_forget_a_user_needs_the_typed_id(client, workspace):
     assert done.status_code == 200
     removed = text_of(done.text)
     assert "3 sessions and their 8 turns" in removed and "4 summary tree nodes" in removed
+    assert "/profile?user=alice" not in done.text  # no links to pages that are gone
     assert "alice" not in workspace.users()
     assert ">alice</a>" not in client.get("/").text
 

@@ -132,4 +132,4 @@ async def forget_user(request: Request) -> Response:
 
     summary, nodes = await call(run)
     return inspector.page(request, "forgotten.html", user=user, summary=summary, nodes=nodes,
-                          whole_user=True)
+                          whole_user=True, hide_nav=True)  # the user's pages are gone
