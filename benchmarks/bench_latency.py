@@ -49,15 +49,15 @@ from memory_agent import (
     MemoryManager,
     turn_index,
 )
-from memory_agent import index as tree_index
-from memory_agent import manager as manager_module
-from memory_agent import search as search_module
+from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.retrieval import assemble, turn_item
-from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.tree import SummaryTree, TreeConfig, make_node, session_node_id, with_summary
-from memory_agent.engine.turn_index import TurnIndex
 from memory_agent.core.types import Turn
+from memory_agent.engine import manager as manager_module
+from memory_agent.engine import search as search_module
+from memory_agent.engine import tree_index
+from memory_agent.engine.turn_index import TurnIndex
 
 HERE = Path(__file__).resolve().parent
 TOPICS = ["hiking trip", "new job", "sister's wedding", "guitar lessons", "vegetable garden",

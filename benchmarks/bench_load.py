@@ -43,8 +43,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def client(index: int, port: int, turns: int, embedder: str, work: str, out: Any) -> None:
     from memory_agent import FakeLLM, HashingEmbedder, MemoryManager
-    from memory_agent.core.embedder import Embedder
     from memory_agent.backends.store.chroma import ChromaStore
+    from memory_agent.core.embedder import Embedder
     from memory_agent.engine.journal import TurnJournal
 
     emb: Embedder

@@ -81,17 +81,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import describe
 
-from memory_agent.core.config import MemoryConfig
-from memory_agent.errors import ModelError
-from memory_agent.core.llm import LLM
 from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.llm import LLM
 from memory_agent.core.text import content_words
 from memory_agent.core.types import Message
+from memory_agent.errors import ModelError
 
 if TYPE_CHECKING:
     from memory_agent.core.embedder import Embedder
-    from memory_agent.engine.manager import MemoryManager
     from memory_agent.core.store import MemoryStore
+    from memory_agent.engine.manager import MemoryManager
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"

@@ -33,8 +33,8 @@ from eval_prefeval import (
 from machine import describe
 
 from memory_agent import ChromaStore, E5Embedder, MemoryManager
-from memory_agent.core.config import MemoryConfig
 from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.core.config import MemoryConfig
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,9 +7,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from memory_agent.core.config import MemoryConfig
 from memory_agent.backends.embeddings import E5Embedder, HashingEmbedder
+from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
+from memory_agent.core.extraction import ExtractionOutcome, Rejected, looks_like_injection
+from memory_agent.core.llm import LLM
+from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit, parse_profile
+from memory_agent.core.session_ids import new_session_id
+from memory_agent.core.store import HistoryEntry, Job, MemoryStore
+from memory_agent.core.trace import RecallTrace, ScoreParts, TraceItem
+from memory_agent.core.tree import SummaryTree, TreeConfig
+from memory_agent.core.types import (
+    MemoryContext,
+    MemoryItem,
+    Message,
+    Node,
+    SessionInfo,
+    Turn,
+    validate_id,
+)
+from memory_agent.engine.inspection import SessionOverview, UserSummary
+from memory_agent.engine.manager import MemoryManager
+from memory_agent.engine.structured import generate_structured
+from memory_agent.engine.updater import ProfileUpdate
+from memory_agent.engine.worker import JobFailure, JobRecord
 from memory_agent.errors import (
     EmptyMessageError,
     InvalidIdError,
@@ -30,20 +53,6 @@ from memory_agent.errors import (
     UnknownSessionError,
     UnknownUserError,
 )
-from memory_agent.core.extraction import ExtractionOutcome, Rejected, looks_like_injection
-from memory_agent.core.llm import LLM
-from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.engine.structured import generate_structured
-from memory_agent.engine.manager import MemoryManager
-from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit, parse_profile
-from memory_agent.core.store import HistoryEntry, Job, MemoryStore
-from memory_agent.backends.store.memory import InMemoryStore
-from memory_agent.core.tree import SummaryTree, TreeConfig
-from memory_agent.core.types import MemoryContext, MemoryItem, Message, Node, SessionInfo, Turn, validate_id
-from memory_agent.engine.updater import ProfileUpdate
-from memory_agent.engine.worker import JobFailure, JobRecord
-from memory_agent.core.trace import RecallTrace, ScoreParts, TraceItem
-from memory_agent.engine.inspection import SessionOverview, UserSummary
 
 if TYPE_CHECKING:
     from memory_agent.backends.llm.llama import LlamaCppLLM
@@ -123,6 +132,7 @@ __all__ = [
     "__version__",
     "generate_structured",
     "looks_like_injection",
+    "new_session_id",
     "parse_profile",
     "validate_id",
 ]

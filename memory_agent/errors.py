@@ -19,7 +19,8 @@ Hierarchy::
     │   ├── ModelOutputError       output still invalid after the repair attempt
     │   └── ModelUnavailableError  the model (or its files) cannot be loaded
     ├── StoreError                 the storage backend failed (e.g. server unreachable)
-    └── SessionStateError          e.g. recording into a session that was already ended
+    ├── SessionStateError          e.g. recording into a session that was already ended
+    └── ConfirmationRequiredError  a destructive action was not confirmed (nothing changed)
 
 Messages say what went wrong and how to fix it.
 """
@@ -109,3 +110,7 @@ class StoreError(MemoryAgentError):
 
 class SessionStateError(MemoryAgentError):
     """An operation does not fit the session's state (e.g. recording into an ended session)."""
+
+
+class ConfirmationRequiredError(MemoryAgentError):
+    """A destructive action (erasing a user, removing facts) was not confirmed; nothing changed."""

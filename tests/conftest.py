@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from memory_agent.core.config import MemoryConfig
 from memory_agent.backends.embeddings import HashingEmbedder
-from memory_agent.core.embedder import Embedder
 from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.engine.manager import MemoryManager
 from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.embedder import Embedder
+from memory_agent.engine.manager import MemoryManager
 
 from .fakes import TaskLLM
 
@@ -35,3 +35,6 @@ def make_manager() -> Iterator[Callable[..., MemoryManager]]:
     yield factory
     for manager in created:
         manager.close()
+
+
+pytest_plugins = ["tests.cli_data"]  # the data_dir fixture of the command-line tests

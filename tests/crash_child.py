@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from memory_agent import HashingEmbedder, MemoryManager
-from memory_agent.core.config import MemoryConfig
 from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.core.profile import parse_profile
 from memory_agent.backends.store.chroma import ChromaStore
-from memory_agent.engine.journal import TurnJournal
 from memory_agent.backends.tokens import count_tokens
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.profile import parse_profile
 from memory_agent.core.types import Message
+from memory_agent.engine.journal import TurnJournal
 
 USER = "crash-user"
 BUDGET = 250

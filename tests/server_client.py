@@ -9,12 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from memory_agent import HashingEmbedder, MemoryManager
-from memory_agent.errors import ProfileConflictError
-from memory_agent.core.extraction import ExtractionOutcome
 from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.core.profile import ProfileDocument, ProfileEdit
 from memory_agent.backends.store.chroma import ChromaStore
+from memory_agent.core.extraction import ExtractionOutcome
+from memory_agent.core.profile import ProfileDocument, ProfileEdit
 from memory_agent.engine.journal import TurnJournal
+from memory_agent.errors import ProfileConflictError
 
 
 def main(argv: list[str]) -> None:

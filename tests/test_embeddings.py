@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from memory_agent import embeddings
+from memory_agent.backends import embeddings
 from memory_agent.backends.embeddings import E5Embedder, HashingEmbedder, default_embedder
 
 

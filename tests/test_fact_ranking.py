@@ -7,13 +7,13 @@ from datetime import date
 import numpy as np
 import pytest
 
-from memory_agent.core.config import MemoryConfig
 from memory_agent.backends.embeddings import HashingEmbedder
-from memory_agent.engine.fact_vectors import FactVectors, fact_text
-from memory_agent.engine.manager import MemoryManager
+from memory_agent.backends.tokens import count_tokens
+from memory_agent.core.config import MemoryConfig
 from memory_agent.core.profile import Fact, ProfileDocument
 from memory_agent.core.retrieval import assemble
-from memory_agent.backends.tokens import count_tokens
+from memory_agent.engine.fact_vectors import FactVectors, fact_text
+from memory_agent.engine.manager import MemoryManager
 
 from .fakes import ConceptEmbedder, TaskLLM, scripted_extraction
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from memory_agent import ExtractionOutcome, HashingEmbedder, MemoryManager, ProfileEdit
-from memory_agent.core.config import MemoryConfig
-from memory_agent.errors import InvalidInputError, NotFoundError
 from memory_agent.backends.store.chroma import ChromaStore
+from memory_agent.core.config import MemoryConfig
 from memory_agent.engine.journal import TurnJournal
+from memory_agent.errors import InvalidInputError, NotFoundError
 
 from .fakes import TaskLLM, scripted_extraction
 
@@ -136,13 +136,13 @@ def test_forget_fact_removes_it_and_requeues_its_summaries(tmp_path: Path) -> No
 
 
 def test_hnsw_length_files_lose_garbage_text_but_keep_sizes(tmp_path: Path) -> None:
-    from memory_agent.backends.store.chroma import _scrub_hnsw_lengths
+    from memory_agent.backends.store.chroma.scrub import scrub_hnsw_lengths
 
     segment = tmp_path / "0a1b"
     segment.mkdir()
     sizes = (0).to_bytes(4, "little") + (136).to_bytes(4, "little")
     (segment / "length.bin").write_bytes(sizes + f"xx{SECRET}yy".encode() + b"\x01")
-    _scrub_hnsw_lengths(tmp_path)
+    scrub_hnsw_lengths(tmp_path)
     data = (segment / "length.bin").read_bytes()
     assert data[:8] == sizes  # real link-list sizes untouched
     assert SECRET.encode() not in data and len(data) == len(sizes) + len(SECRET) + 5

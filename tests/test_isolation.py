@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.core.store import MemoryStore
 from memory_agent.backends.store.chroma import ChromaStore
+from memory_agent.core.store import MemoryStore
 
 from .fakes import TaskLLM, scripted_extraction
 

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.errors import StoreError
 from memory_agent.engine.journal import TurnJournal
+from memory_agent.errors import StoreError
 
 from .fakes import TaskLLM
 

@@ -16,10 +16,10 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
-from memory_agent.engine.structured import generate_structured
 from memory_agent.backends.llm.llama import LlamaCppLLM, json_schema_grammar, prepare_json_schema
 from memory_agent.core.types import Message
+from memory_agent.engine.structured import generate_structured
+from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
 
 try:
     import llama_cpp  # noqa: F401

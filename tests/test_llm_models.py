@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from memory_agent.errors import ModelUnavailableError
 from memory_agent.backends.llm import models
 from memory_agent.backends.llm.models import (
     DEFAULT_MODEL,
@@ -25,6 +24,7 @@ from memory_agent.backends.llm.models import (
     ensure_model,
     resolve_model_path,
 )
+from memory_agent.errors import ModelUnavailableError
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 

@@ -7,7 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from memory_agent.backends.llm.fake import FakeLLM
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.config import MemoryConfig
+from memory_agent.core.profile import Fact
+from memory_agent.core.store import Job
 from memory_agent.errors import (
     EmptyMessageError,
     InvalidIdError,
@@ -20,11 +25,6 @@ from memory_agent.errors import (
     SessionStateError,
     UnknownSessionError,
 )
-from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.core.profile import Fact
-from memory_agent.core.store import Job
-from memory_agent.backends.store.memory import InMemoryStore
-from memory_agent.backends.tokens import count_tokens
 
 from .fakes import TaskLLM, scripted_extraction
 

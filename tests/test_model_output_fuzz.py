@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.core.config import MemoryConfig
-from memory_agent.errors import InvalidInputError, MemoryAgentError, ModelOutputError
-from memory_agent.core.extraction import SessionFacts
 from memory_agent.backends.llm.fake import FakeLLM
-from memory_agent.core.profile import parse_profile
 from memory_agent.backends.tokens import count_tokens
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.extraction import SessionFacts
+from memory_agent.core.profile import parse_profile
 from memory_agent.core.types import Message
+from memory_agent.errors import InvalidInputError, MemoryAgentError, ModelOutputError
 
 BUDGET = 200
 SLOTS = sorted(SessionFacts.model_fields)

@@ -12,13 +12,13 @@ import pytest
 from chromadb.config import Settings
 
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
-from memory_agent.errors import ProfileConflictError
+from memory_agent.backends.store.chroma import DEFAULT_PREFIX, ChromaStore
 from memory_agent.core.extraction import ExtractionOutcome
 from memory_agent.core.profile import ProfileDocument, ProfileEdit
 from memory_agent.core.store import MemoryStore
-from memory_agent.backends.store.chroma import DEFAULT_PREFIX, ChromaStore
-from memory_agent.engine.journal import TurnJournal
 from memory_agent.core.types import StoredProfile
+from memory_agent.engine.journal import TurnJournal
+from memory_agent.errors import ProfileConflictError
 
 from .fakes import TaskLLM, scripted_extraction
 

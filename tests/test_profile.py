@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memory_agent.errors import ProfileError, ProfileParseError
 from memory_agent.core.profile import (
     SECTIONS,
     Fact,
@@ -19,6 +18,7 @@ from memory_agent.core.profile import (
     fit_budget,
     parse_profile,
 )
+from memory_agent.errors import ProfileError, ProfileParseError
 
 DAY = date(2026, 5, 1)
 
@@ -188,8 +188,8 @@ def test_round_trip_property(items):
 def test_compaction_merges_that_glue_fields_or_invent_are_ignored():
     from datetime import date
 
-    from memory_agent.core.profile import Fact
     from memory_agent.backends.tokens import count_tokens
+    from memory_agent.core.profile import Fact
     from memory_agent.engine.updater import bad_merge
 
     def fact(i: int, section: str, slot: str, text: str) -> Fact:

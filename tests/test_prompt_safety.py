@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from memory_agent.core.extraction import looks_like_injection
 from memory_agent.backends.llm.llama import defuse_special_tokens
+from memory_agent.core.extraction import looks_like_injection
 from memory_agent.core.render import CLOSE, OPEN
 from memory_agent.core.types import MemoryContext, MemoryItem
 

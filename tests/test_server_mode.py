@@ -18,8 +18,8 @@ import pytest
 from memory_agent import HashingEmbedder, MemoryManager
 from memory_agent.backends.llm.fake import FakeLLM
 from memory_agent.backends.store.chroma import ChromaStore
-from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable
 from memory_agent.engine.journal import TurnJournal
+from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable
 
 pytestmark = pytest.mark.chroma_server
 ROOT = Path(__file__).resolve().parents[1]

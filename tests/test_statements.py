@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.profile import (
     STATEMENT_SLOT,
@@ -14,7 +15,6 @@ from memory_agent.core.profile import (
     is_statement,
 )
 from memory_agent.core.statements import self_statements, statement_edits
-from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.types import Turn
 
 from .fakes import TaskLLM, scripted_extraction

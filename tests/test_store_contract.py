@@ -16,18 +16,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memory_agent.backends.store.chroma import ChromaStore, parse_server_url
+from memory_agent.backends.store.chroma import access as chroma_access
+from memory_agent.backends.store.memory import InMemoryStore
+from memory_agent.core.config import ENV_CHROMA_URL, ENV_HOME
+from memory_agent.core.store import (
+    CAPABILITY_METHODS,
+    Capability,
+    HistoryEntry,
+    Job,
+    MemoryStore,
+)
+from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 from memory_agent.errors import (
     InvalidInputError,
     ProfileConflictError,
     StoreError,
     UnknownSessionError,
 )
-from memory_agent.backends.store import chroma as chroma_module
-from memory_agent.core.store import HistoryEntry, Job, MemoryStore
-from memory_agent.backends.store.chroma import ChromaStore, parse_server_url
 from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable, free_port
-from memory_agent.backends.store.memory import InMemoryStore
-from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 DIM = 8
@@ -396,6 +403,28 @@ class TestStoreContract:
         assert store.list_users() == ["ann", "bob", "carol"]
         assert store.put_profile("ann", "fresh", expected_version=0) == 1
 
+    def test_declared_capabilities_are_the_implemented_ones(self, store: MemoryStore) -> None:
+        """Every declared capability's method is overridden and works; every capability the
+        store overrides is declared (callers rely on ``capabilities``, never on catching)."""
+        store.add_turns([turn("ann", "s", 1, 0)], [basis(0)])
+        store.add_history([history("ann", "f1", 5), history("ann", "f2", 6)])
+
+        def history_deleted() -> bool:
+            store.delete_history("ann", ["f1"])
+            return [h.fact_id for h in store.get_history("ann")] == ["f2"]
+
+        works = {
+            Capability.TURN_VECTORS: lambda: store.get_turn_vectors("ann").ids == ["s#1"],
+            Capability.TURN_VERSIONS: lambda: sum((store.turn_versions("ann") or {}).values()) == 1,
+            Capability.HISTORY_DELETE: history_deleted,
+        }
+        assert set(works) == set(Capability) == set(CAPABILITY_METHODS)
+        for capability, method in CAPABILITY_METHODS.items():
+            overridden = getattr(type(store), method) is not getattr(MemoryStore, method)
+            assert (capability in store.capabilities) == overridden, capability
+            if capability in store.capabilities:
+                assert works[capability](), capability
+
 
 # --- ChromaStore only ----------------------------------------------------------------------
 def test_chroma_data_survives_reopening(tmp_path: Path) -> None:
@@ -411,8 +440,8 @@ def test_chroma_data_survives_reopening(tmp_path: Path) -> None:
 def test_chroma_pages_and_chunks_large_reads_and_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chroma_module, "_PAGE", 7)
-    monkeypatch.setattr(chroma_module, "_CHUNK", 4)
+    monkeypatch.setattr(chroma_access, "PAGE", 7)
+    monkeypatch.setattr(chroma_access, "CHUNK", 4)
     nodes = [node("ann", f"n{i:02d}", 1, i) for i in range(23)]
     with ChromaStore.persistent(tmp_path) as store:
         store.put_nodes(nodes, [basis(i % DIM) for i in range(23)])
@@ -426,8 +455,8 @@ def test_chroma_pages_and_chunks_large_reads_and_writes(
 def test_from_settings_picks_data_dir_or_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(chroma_module.SERVER_ENV, raising=False)
-    monkeypatch.setenv(chroma_module.HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.delenv(ENV_CHROMA_URL, raising=False)
+    monkeypatch.setenv(ENV_HOME, str(tmp_path / "home"))
     with ChromaStore.from_settings() as store:
         assert "home/chroma" in repr(store)
     assert (tmp_path / "home" / "chroma").is_dir()
@@ -438,7 +467,7 @@ def test_from_settings_picks_data_dir_or_server(
         ChromaStore.from_settings(data_dir=tmp_path, server_url="http://127.0.0.1:8000")
 
     port = free_port()  # nothing listens there
-    monkeypatch.setenv(chroma_module.SERVER_ENV, f"http://127.0.0.1:{port}")
+    monkeypatch.setenv(ENV_CHROMA_URL, f"http://127.0.0.1:{port}")
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
         ChromaStore.from_settings()
 
@@ -460,3 +489,19 @@ def test_chroma_rejects_bad_prefixes_and_unusable_dirs(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="data dir"):
         ChromaStore.persistent(blocker / "chroma")
+
+
+def test_a_capability_is_declared_only_with_its_method() -> None:
+    with pytest.raises(TypeError, match="turn_vectors"):
+
+        class Boasting(MemoryStore):  # claims turn vectors, inherits the refusal
+            capabilities = frozenset({Capability.TURN_VECTORS})
+
+    class Modest(InMemoryStore):  # implements more than it declares: allowed, not used
+        capabilities = frozenset({Capability.TURN_VERSIONS})
+
+    assert Capability.TURN_VECTORS not in Modest().capabilities
+    assert MemoryStore.capabilities == frozenset()
+    with pytest.raises(NotImplementedError, match="TURN_VECTORS"):
+        MemoryStore.get_turn_vectors(Modest(), "ann")
+    assert MemoryStore.turn_versions(Modest(), "ann") is None

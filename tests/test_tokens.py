@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memory_agent import tokens
-from memory_agent.errors import InvalidInputError, ModelUnavailableError
+from memory_agent.backends import tokens
 from memory_agent.backends.tokens import count_tokens, get_encoding, truncate_to_tokens
+from memory_agent.errors import InvalidInputError, ModelUnavailableError
 
 
 @pytest.fixture

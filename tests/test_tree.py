@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.core.tree import SummaryTree, TreeConfig, make_node, session_node_id, with_summary
+from memory_agent.engine.tree_index import TreeIndex
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

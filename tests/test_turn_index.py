@@ -16,15 +16,16 @@ import numpy as np
 import pytest
 from chromadb.config import Settings
 
-from memory_agent import ExtractionOutcome, HashingEmbedder, MemoryManager, ProfileEdit, turn_index
-from memory_agent.core.config import MemoryConfig
-from memory_agent.core.store import MemoryStore, TurnVectors
+from memory_agent import ExtractionOutcome, HashingEmbedder, MemoryManager, ProfileEdit
 from memory_agent.backends.store.chroma import ChromaStore
-from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable
-from memory_agent.engine.journal import TurnJournal
 from memory_agent.backends.store.memory import InMemoryStore
-from memory_agent.engine.turn_index import TurnIndex
+from memory_agent.core.config import MemoryConfig
+from memory_agent.core.store import Capability, MemoryStore, TurnVectors
 from memory_agent.core.types import Turn
+from memory_agent.engine import turn_index
+from memory_agent.engine.journal import TurnJournal
+from memory_agent.engine.turn_index import TurnIndex
+from memory_agent.testing.chroma_server import LocalChromaServer, chroma_executable
 
 from .fakes import TaskLLM
 
@@ -279,8 +280,10 @@ def test_second_manager_sees_the_first_ones_turns_when_the_rule_allows_and_never
 
 # --- recall through the index is recall through the store's search --------------------------------
 class StoreWithoutTurnVectors(ChromaStore):
+    capabilities = ChromaStore.capabilities - {Capability.TURN_VECTORS}
+
     def get_turn_vectors(self, user_id: str, *, known: Collection[str] = ()) -> TurnVectors:
-        raise NotImplementedError
+        raise AssertionError("a store without Capability.TURN_VECTORS is never asked for them")
 
 
 WORDS = ("hiking", "garden", "guitar", "wedding", "marathon", "Japan", "recipe", "dentist",

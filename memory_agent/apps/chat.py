@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from memory_agent.core.llm import LLM
 from memory_agent.core.prompts import ANSWER_SYSTEM, ANSWER_WITH_MEMORY_SYSTEM
 from memory_agent.core.types import MemoryContext, Message
@@ -15,6 +17,13 @@ def answer_messages(question: str, context: MemoryContext | None) -> list[Messag
 
 
 def answer(llm: LLM, question: str, context: MemoryContext | None, *, max_tokens: int = 160) -> str:
-    """The model's answer to ``question`` given the recalled ``context`` (None: no memory)."""
+    """The model's answer to ``question`` given the recalled ``context`` (None: no memory);
+    its line breaks are kept (lists stay lists)."""
     reply = llm.complete(answer_messages(question, context), max_tokens=max_tokens)
-    return " ".join(reply.split()) if isinstance(reply, str) else ""
+    return reply.strip() if isinstance(reply, str) else ""
+
+
+def stream_answer(llm: LLM, question: str, context: MemoryContext | None, *,
+                  max_tokens: int = 400) -> Iterator[str]:
+    """The same answer, in pieces as the model writes them."""
+    yield from llm.stream(answer_messages(question, context), max_tokens=max_tokens)

@@ -52,6 +52,8 @@ SESSIONS: list[tuple[str, datetime, list[tuple[str, str]]]] = [
     ]),
 ]
 
+SESSION_IDS = frozenset(session_id for session_id, _, _ in SESSIONS)
+
 QUESTIONS: list[DemoQuestion] = [
     DemoQuestion("What should I cook for dinner tonight?",
                  ("vegetarian", "vegan", "meat-free", "meatless", "no meat", "tofu", "lentil",

@@ -1,4 +1,4 @@
-"""Text embedders: the bundled E5 model, and a model-free fake for tests (interface: ``core.embedder``).
+"""Text embedders: the bundled E5 model and a model-free fake (interface: core.embedder).
 
 Every embedder returns L2-normalised vectors, so a dot product is the cosine similarity.
 """

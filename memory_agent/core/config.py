@@ -20,6 +20,11 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "memory-agent"
 
 
+def default_chroma_url() -> str | None:
+    """``$MEMORY_AGENT_CHROMA_URL`` (a Chroma server, e.g. ``http://127.0.0.1:8000``), or None."""
+    return os.environ.get(ENV_CHROMA_URL) or None
+
+
 class MemoryConfig(BaseModel):
     """Tunable behaviour. Defaults suit a 0.5B-1.5B local model on a laptop."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ class LLM(ABC):
 
     Backends implement :meth:`complete`. When ``json_schema`` is given the backend should
     constrain its output to that schema if it can (``supports_json_schema``); the caller
-    validates the output either way (see :func:`memory_agent.engine.structured.generate_structured`).
+    validates the output either way (see
+    :func:`memory_agent.engine.structured.generate_structured`).
     """
 
     name: str = "llm"
@@ -61,6 +62,25 @@ class LLM(ABC):
             return self._complete(
                 messages, max_tokens=max_tokens, json_schema=json_schema, temperature=temperature
             )
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+    ) -> Iterator[str]:
+        """Yield the reply in pieces as the model writes them (serialised like
+        :meth:`complete`: iterate to the end, or ``close()`` the iterator, to free the model).
+        Backends that cannot stream yield the whole reply once."""
+        with self._lock:
+            yield from self._stream(messages, max_tokens=max_tokens, temperature=temperature)
+
+    def _stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        yield self._complete(messages, max_tokens=max_tokens, json_schema=None,
+                             temperature=temperature)
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in this model's context (default: an estimate)."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from memory_agent.backends.tokens import truncate_to_tokens
 from memory_agent.core.profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
 from memory_agent.core.render import render_context
 from memory_agent.core.text import overlap
-from memory_agent.backends.tokens import truncate_to_tokens
 from memory_agent.core.types import MemoryContext, MemoryItem, Node, Turn
 
 TokenCounter = Callable[[str], int]

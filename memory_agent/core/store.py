@@ -1,7 +1,18 @@
-"""The storage interface: turns, tree nodes, profiles, profile history, sessions, jobs.
+"""The storage interface: turns, sessions, tree nodes, profiles (+ history), jobs, users.
+
+``MemoryStore`` is composed of small roles, one per record kind: ``TurnStore``,
+``SessionStore``, ``TreeStore``, ``ProfileStore``, ``JobStore``, ``UserStore``. Code that
+needs one role can type its parameter with that role instead of the whole store.
+
+Optional methods are **declared**: a store lists what it implements in ``capabilities``
+(a frozenset of ``Capability``), and callers check ``Capability.X in store.capabilities``
+instead of calling and catching NotImplementedError. Each capability names one method
+(``CAPABILITY_METHODS``); a subclass declaring a capability must override that method.
 
 Every method is scoped by ``user_id``: no call reads or writes another user's records.
 Vectors are computed by the caller (memory-agent's embedder) and passed in.
+The shared rules every store applies (validation, ordering, payload encoding) are in
+``memory_agent.core.store_rules``.
 """
 
 from __future__ import annotations
@@ -10,14 +21,31 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 Vector = Sequence[float]
+
+
+class Capability(str, Enum):
+    """An optional ``MemoryStore`` method a store implements (see ``CAPABILITY_METHODS``)."""
+
+    TURN_VECTORS = "turn_vectors"  # get_turn_vectors: recall keeps an in-memory turn index
+    TURN_VERSIONS = "turn_versions"  # turn_versions: a cheap "did the turns change" check
+    HISTORY_DELETE = "history_delete"  # delete_history: forget_fact removes kept entries
+
+
+CAPABILITY_METHODS: Mapping[Capability, str] = {
+    Capability.TURN_VECTORS: "get_turn_vectors",
+    Capability.TURN_VERSIONS: "turn_versions",
+    Capability.HISTORY_DELETE: "delete_history",
+}
 
 
 @dataclass(frozen=True)
@@ -54,10 +82,9 @@ class TurnVectors:
     vectors: npt.NDArray[np.float32]  # shape (len(new_ids), dim), as stored
 
 
-class MemoryStore(ABC):
-    """Where memory lives. See ``ChromaStore`` (default) and ``InMemoryStore`` (reference)."""
+class TurnStore(ABC):
+    """Conversation turns, with the caller's vectors."""
 
-    # --- turns -------------------------------------------------------------------------
     @abstractmethod
     def add_turns(self, turns: Sequence[Turn], vectors: Sequence[Vector]) -> None:
         """Durably store turns (ids must be new) before returning."""
@@ -82,24 +109,27 @@ class MemoryStore(ABC):
     def get_turn_vectors(self, user_id: str, *, known: Collection[str] = ()) -> TurnVectors:
         """The ids of every stored turn of the user, and the vectors of those not in ``known``.
 
-        Lets ``TurnIndex`` load a user's turn vectors once and later fetch only new ones.
-        Not abstract so that stores written before it keep working: recall then searches
-        with :meth:`search_turns` instead.
+        Capability ``TURN_VECTORS``. Lets ``TurnIndex`` load a user's turn vectors once and
+        later fetch only new ones; without it recall searches with :meth:`search_turns`.
         """
-        msg = f"{type(self).__name__} cannot list turn vectors"
+        msg = f"{type(self).__name__} cannot list turn vectors (no Capability.TURN_VECTORS)"
         raise NotImplementedError(msg)
 
     def turn_versions(self, user_id: str) -> Mapping[str, int] | None:
         """How many ``add_turns`` calls stored turns of the user, per writer key.
 
-        A cheap check that the user's turns changed (``TurnIndex``): every ``add_turns`` call
-        raises its writer's count by one after the turns are stored. ``forget_user`` removes
-        the counts, and a writer whose count was removed starts again under a new key, so a
-        key that vanishes means turns were deleted. None: the store cannot tell.
+        Capability ``TURN_VERSIONS``. A cheap check that the user's turns changed
+        (``TurnIndex``): every ``add_turns`` call raises its writer's count by one after the
+        turns are stored. ``forget_user`` removes the counts, and a writer whose count was
+        removed starts again under a new key, so a key that vanishes means turns were
+        deleted. None: the store cannot tell (the default, without the capability).
         """
         return None
 
-    # --- sessions ------------------------------------------------------------------------
+
+class SessionStore(ABC):
+    """Per-session summaries of the stored turns (kept by the store as turns arrive)."""
+
     @abstractmethod
     def list_sessions(self, user_id: str) -> list[SessionInfo]:
         """Sessions with at least one turn, oldest first."""
@@ -108,7 +138,10 @@ class MemoryStore(ABC):
     def mark_session_ended(self, user_id: str, session_id: str) -> None:
         """Remember that the session ended (its update work has been queued)."""
 
-    # --- tree nodes ----------------------------------------------------------------------
+
+class TreeStore(ABC):
+    """The summary tree's nodes, with the caller's vectors."""
+
     @abstractmethod
     def put_nodes(self, nodes: Sequence[Node], vectors: Sequence[Vector]) -> None:
         """Insert or replace nodes (by id)."""
@@ -125,7 +158,10 @@ class MemoryStore(ABC):
     def delete_nodes(self, user_id: str, ids: Sequence[str]) -> None:
         """Remove nodes by id."""
 
-    # --- profile -------------------------------------------------------------------------
+
+class ProfileStore(ABC):
+    """The profile document (versioned, compare-and-set) and its kept history."""
+
     @abstractmethod
     def get_profile(self, user_id: str) -> StoredProfile | None:
         """The current profile document, or None if the user has none yet."""
@@ -151,12 +187,16 @@ class MemoryStore(ABC):
     def delete_history(self, user_id: str, fact_ids: Sequence[str]) -> None:
         """Remove the kept entries of these facts (``forget_fact``).
 
-        Not abstract so that stores written before it keep working; they refuse.
+        Capability ``HISTORY_DELETE``; stores without it refuse.
         """
-        msg = f"{type(self).__name__} cannot delete profile history entries"
+        msg = (f"{type(self).__name__} cannot delete profile history entries "
+               "(no Capability.HISTORY_DELETE)")
         raise NotImplementedError(msg)
 
-    # --- journal -------------------------------------------------------------------------
+
+class JobStore(ABC):
+    """The journal of background work."""
+
     @abstractmethod
     def add_job(self, job: Job) -> None:
         """Journal a unit of background work."""
@@ -169,7 +209,10 @@ class MemoryStore(ABC):
     def complete_job(self, job_id: str) -> None:
         """Mark a job done (remove it from the journal)."""
 
-    # --- users ---------------------------------------------------------------------------
+
+class UserStore(ABC):
+    """Who has memory, and forgetting all of it."""
+
     @abstractmethod
     def list_users(self) -> list[str]:
         """Users with any stored memory."""
@@ -177,3 +220,21 @@ class MemoryStore(ABC):
     @abstractmethod
     def forget_user(self, user_id: str) -> None:
         """Remove every record of the user."""
+
+
+class MemoryStore(TurnStore, SessionStore, TreeStore, ProfileStore, JobStore, UserStore):
+    """Where memory lives. See ``ChromaStore`` (default) and ``InMemoryStore`` (reference).
+
+    ``capabilities`` lists the optional methods the store implements (none by default).
+    """
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for capability in cls.capabilities:
+            method = CAPABILITY_METHODS[capability]
+            if getattr(cls, method) is getattr(MemoryStore, method):
+                msg = (f"{cls.__name__} declares {capability.value} but does not implement "
+                       f"{method}: override it or drop the capability")
+                raise TypeError(msg)

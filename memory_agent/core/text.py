@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from memory_agent.errors import EmptyMessageError, InvalidInputError, InvalidTextError, MessageTooLargeError
+from memory_agent.errors import (
+    EmptyMessageError,
+    InvalidInputError,
+    InvalidTextError,
+    MessageTooLargeError,
+)
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 STOPWORDS = frozenset(

@@ -154,6 +154,8 @@ class MemoryContext:
 
     def to_prompt(self) -> str:
         """Render as a delimited block of data to put in a system prompt."""
-        from memory_agent.core.render import render_context  # local import keeps types dependency-free
+        from memory_agent.core.render import (
+            render_context,  # local import keeps types dependency-free
+        )
 
         return render_context(self)

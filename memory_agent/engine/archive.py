@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from memory_agent.core.embedder import Embedder
-from memory_agent.errors import InvalidInputError
 from memory_agent.core.store import HistoryEntry, MemoryStore
 from memory_agent.core.types import Node, SessionInfo, Turn, utc
+from memory_agent.errors import InvalidInputError
 
 FORMAT = "memory-agent-archive/1"
 _FILES = ("manifest.json", "profile.md", "turns.json", "sessions.json", "nodes.json",

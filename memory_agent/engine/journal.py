@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from memory_agent.errors import StoreError
 from memory_agent.core.types import Turn
+from memory_agent.errors import StoreError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending_turns (

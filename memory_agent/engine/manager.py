@@ -13,20 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from memory_agent.backends.tokens import count_tokens as default_count_tokens
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
-from memory_agent.errors import (
-    InvalidInputError,
-    NotFoundError,
-    ProfileBudgetError,
-    ProfileConflictError,
-    SessionStateError,
-    StoreError,
-    UnknownSessionError,
-)
 from memory_agent.core.extraction import ExtractionOutcome
-from memory_agent.engine.fact_vectors import FactVectors, fact_text
-from memory_agent.engine.tree_index import TreeIndex
+from memory_agent.core.history import FORGOTTEN, latest_entry, restore_edit
 from memory_agent.core.llm import LLM
 from memory_agent.core.profile import (
     ProfileDocument,
@@ -36,14 +27,15 @@ from memory_agent.core.profile import (
     parse_profile,
     parse_sources,
 )
-from memory_agent.engine.search import SearchInputs, search_memory
 from memory_agent.core.store import HistoryEntry, Job, MemoryStore
-from memory_agent.engine.journal import TurnJournal
 from memory_agent.core.text import clean_message
-from memory_agent.backends.tokens import count_tokens as default_count_tokens
 from memory_agent.core.tree import SummaryTree
-from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.core.types import MemoryContext, SessionInfo, Turn, utc, validate_id
+from memory_agent.engine.fact_vectors import FactVectors, fact_text
+from memory_agent.engine.journal import TurnJournal
+from memory_agent.engine.search import SearchInputs, search_memory
+from memory_agent.engine.tree_index import TreeIndex
+from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.engine.updater import (
     Backends,
     ProfileUpdate,
@@ -55,6 +47,15 @@ from memory_agent.engine.updater import (
     write_profile_edits,
 )
 from memory_agent.engine.worker import JobFailure, JobRecord, Worker
+from memory_agent.errors import (
+    InvalidInputError,
+    NotFoundError,
+    ProfileBudgetError,
+    ProfileConflictError,
+    SessionStateError,
+    StoreError,
+    UnknownSessionError,
+)
 
 if TYPE_CHECKING:  # inspection reads (see the block at the end of MemoryManager)
     from memory_agent.core.trace import RecallTrace
@@ -66,7 +67,6 @@ R = TypeVar("R")
 
 SESSION_JOB = "session"
 ROLLUP_JOB = "rollup"
-FORGOTTEN = "(forgotten)"  # the text of a forgotten fact's tombstone in the history
 RESUMMARIZE_JOB = "resummarize"  # sessions whose summary must be written again (forget_fact)
 
 
@@ -122,8 +122,8 @@ class MemoryManager:
         self._lock = threading.RLock()
         self._sessions: dict[str, _SessionState] | None = None
         self._index: TreeIndex | None = None
-        # None once the store turned out not to list turn vectors (recall then asks the store)
-        self._turns: TurnIndex | None = TurnIndex(
+        # None if the store cannot list turn vectors (recall then asks the store)
+        self._turns: TurnIndex | None = TurnIndex.for_store(
             store, self.user_id, refresh_seconds=self.config.turn_index_refresh_seconds)
         self._fact_vectors = FactVectors(embedder)
         self._worker = Worker(self._run_job, name=f"memory-agent:{user_id}") if background else None
@@ -155,14 +155,17 @@ class MemoryManager:
         background: bool = True,
         resume: bool = True,
         progress: Callable[[str], None] | None = None,
+        n_threads: int | None = None,
+        n_ctx: int = 4096,
     ) -> MemoryManager:
         """A manager on the defaults: Chroma (embedded in ``data_dir``, or the server at
         ``server_url``), the bundled E5 embedder, and the local llama.cpp model (``model``:
-        a registry key or a .gguf path; the default model if None). The model loads lazily.
+        a registry key or a .gguf path; the default model if None; ``n_threads`` and
+        ``n_ctx`` are its CPU threads and context window). The model loads lazily.
         """
-        from memory_agent.core.config import default_data_dir
         from memory_agent.backends.embeddings import E5Embedder
         from memory_agent.backends.store.chroma import ChromaStore
+        from memory_agent.core.config import default_data_dir
 
         store = ChromaStore.from_settings(data_dir=data_dir, server_url=server_url)
         local = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -174,7 +177,7 @@ class MemoryManager:
                 if progress is not None and (done == total or done % (128 << 20) < (8 << 20)):
                     progress(f"assembling the model file: {done * 100 // max(total, 1)}%")
 
-            llm = LlamaCppLLM(model, progress=model_bytes)
+            llm = LlamaCppLLM(model, n_threads=n_threads, n_ctx=n_ctx, progress=model_bytes)
         return cls(user_id=user_id, store=store, llm=llm, embedder=E5Embedder(),
                    config=config, background=background, resume=resume, on_progress=progress,
                    journal=journal)
@@ -427,8 +430,11 @@ class MemoryManager:
         """Update jobs queued or running in this process."""
         return self._worker.pending if self._worker is not None else 0
 
-    def close(self) -> None:
-        """Store journaled turns, finish queued work and stop the background threads."""
+    def close(self, *, wait: bool = True) -> None:
+        """Store journaled turns, finish queued work and stop the background threads.
+
+        ``wait=False`` returns without waiting for queued update work: what is not done
+        stays journaled in the store and is resumed by the next manager of this user."""
         if self._ingester is not None and not self._closing:
             self._closing = True
             self._ingest_wanted.set()
@@ -438,7 +444,7 @@ class MemoryManager:
             except Exception as error:  # kept in the journal for the next start
                 log.warning("journaled turns not stored at close: %s", error)
         if self._worker is not None:
-            self._worker.close()
+            self._worker.close(None if wait else 0)
 
     def __enter__(self) -> MemoryManager:
         return self
@@ -455,13 +461,8 @@ class MemoryManager:
     def _turn_search(self) -> TurnSearch:
         """The in-memory turn index, brought up to date (see turn_index.py for the rule)."""
         if self._turns is not None:
-            try:
-                self._turns.sync()
-                return self._turns
-            except NotImplementedError:
-                log.info("%s cannot list turn vectors; recall searches turns in the store",
-                         type(self.store).__name__)
-                self._turns = None
+            self._turns.sync()
+            return self._turns
         return StoreTurnSearch(self.store, self.user_id)
 
     def _tree_index(self) -> TreeIndex:
@@ -550,6 +551,20 @@ class MemoryManager:
         """Apply edits planned against the current profile through the validated path."""
         return write_profile_edits(self._backends, self.user_id, planner,
                                    today=date.today(), now=utc())
+
+    def restore_fact(self, fact_id: str) -> ProfileUpdate:
+        """Undo the removal, rewording or supersession of fact ``fact_id`` from its kept
+        history: its last wording goes back in place (or is added again with its original
+        sources). The restore is itself a validated profile write, kept in the history.
+        Raises NotFoundError if the history has no such fact, ProfileError if it was
+        forgotten (its text is gone).
+        """
+        entry = latest_entry(self.store.get_history(self.user_id), fact_id)
+
+        def plan(doc: ProfileDocument) -> ExtractionOutcome:
+            return ExtractionOutcome([restore_edit(entry, doc)], [])
+
+        return self.apply_profile_edits(plan)
 
     # --- forgetting ----------------------------------------------------------------------
     def forget(self) -> None:

@@ -14,14 +14,14 @@ import numpy as np
 
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
-from memory_agent.engine.fact_vectors import FactVectors
-from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.core.profile import STANDING, ProfileDocument
 from memory_agent.core.retrieval import assemble, fact_item, node_item, turn_item
-from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
 from memory_agent.core.text import overlap
-from memory_agent.engine.turn_index import Hit, TurnSearch
+from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
 from memory_agent.core.types import MemoryContext, MemoryItem
+from memory_agent.engine.fact_vectors import FactVectors
+from memory_agent.engine.tree_index import TreeIndex
+from memory_agent.engine.turn_index import Hit, TurnSearch
 
 Scored = list[tuple[MemoryItem, ScoreParts]]
 

@@ -8,10 +8,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from memory_agent.errors import ModelError, ModelOutputError
+from memory_agent.core.llm import LLM
 from memory_agent.core.prompts import REPAIR_JSON
 from memory_agent.core.types import Message
-from memory_agent.core.llm import LLM
+from memory_agent.errors import ModelError, ModelOutputError
 
 T = TypeVar("T", bound=BaseModel)
 

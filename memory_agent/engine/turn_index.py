@@ -25,6 +25,7 @@ Freshness (the rule, also in docs/architecture.md):
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Collection, Mapping, Sequence
@@ -34,10 +35,11 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from memory_agent.errors import StoreError
-from memory_agent.core.store import MemoryStore, Vector
+from memory_agent.core.store import Capability, MemoryStore, Vector
 from memory_agent.core.types import Turn
+from memory_agent.errors import StoreError
 
+log = logging.getLogger("memory_agent")
 FloatArray = npt.NDArray[np.float32]
 Hit = tuple[str, float]  # (turn id, cosine similarity)
 
@@ -86,6 +88,18 @@ class TurnIndex:
         self._lock = threading.RLock()
         self._clear()
 
+    @classmethod
+    def for_store(
+        cls, store: MemoryStore, user_id: str, *, refresh_seconds: float
+    ) -> TurnIndex | None:
+        """An index of the user's turns, or None if the store cannot list turn vectors
+        (no ``Capability.TURN_VECTORS``: recall then searches with ``StoreTurnSearch``)."""
+        if Capability.TURN_VECTORS not in store.capabilities:
+            log.info("%s cannot list turn vectors; recall searches turns in the store",
+                     type(store).__name__)
+            return None
+        return cls(store, user_id, refresh_seconds=refresh_seconds)
+
     def _clear(self) -> None:
         self._loaded = False
         self._ids: list[str] = []
@@ -122,10 +136,7 @@ class TurnIndex:
 
     # --- keeping current -----------------------------------------------------------------
     def sync(self) -> None:
-        """Load on first use; otherwise catch up with the store if the rule says so.
-
-        Raises NotImplementedError if the store cannot list turn vectors.
-        """
+        """Load on first use; otherwise catch up with the store if the rule says so."""
         with self._lock:
             if not self._loaded:
                 self._reload()

@@ -16,13 +16,11 @@ from functools import partial
 
 from pydantic import BaseModel, Field
 
+from memory_agent.backends.tokens import truncate_to_tokens
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.embedder import Embedder
-from memory_agent.errors import ModelOutputError, ProfileConflictError, ProfileError, UnknownSessionError
 from memory_agent.core.extraction import ExtractionOutcome, SessionFacts, edits_from_extraction
-from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.core.llm import LLM
-from memory_agent.engine.structured import generate_structured
 from memory_agent.core.profile import (
     Fact,
     ProfileDocument,
@@ -48,9 +46,16 @@ from memory_agent.core.prompts import (
 from memory_agent.core.statements import statement_edits
 from memory_agent.core.store import HistoryEntry, MemoryStore
 from memory_agent.core.text import content_words
-from memory_agent.backends.tokens import truncate_to_tokens
 from memory_agent.core.tree import TreeConfig, make_node, session_node_id, with_summary
 from memory_agent.core.types import Message, Node, Turn
+from memory_agent.engine.structured import generate_structured
+from memory_agent.engine.tree_index import TreeIndex
+from memory_agent.errors import (
+    ModelOutputError,
+    ProfileConflictError,
+    ProfileError,
+    UnknownSessionError,
+)
 
 log = logging.getLogger("memory_agent")
 TokenCounter = Callable[[str], int]

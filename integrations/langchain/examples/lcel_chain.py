@@ -11,6 +11,7 @@ from pathlib import Path
 from _backends import chat_model, open_manager
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from memory_agent import new_session_id
 
 from langchain_memory_agent import ManagerPool, with_memory
 
@@ -28,11 +29,12 @@ def main() -> None:
     chain = with_memory(prompt | chat_model(managers.get("alice"), fake=args.fake)
                         | StrOutputParser(), managers, token_budget=800)
 
-    day1 = {"configurable": {"user_id": "alice", "session_id": "day-1"}}
+    first, second = new_session_id("day"), new_session_id("day")  # unique across runs
+    day1 = {"configurable": {"user_id": "alice", "session_id": first}}
     print("day 1:", chain.invoke({"input": "I'm vegetarian. Dinner idea?"}, config=day1))
-    managers.get("alice").end_session("day-1")
+    managers.get("alice").end_session(first)
 
-    day2 = {"configurable": {"user_id": "alice", "session_id": "day-2"}}
+    day2 = {"configurable": {"user_id": "alice", "session_id": second}}
     print("day 2:", "".join(chain.stream({"input": "What should I cook?"}, config=day2)))
     print(managers.get("alice").profile_markdown())
     managers.close()

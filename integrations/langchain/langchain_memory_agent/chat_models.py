@@ -1,9 +1,9 @@
 """``ChatLocalLlama``: any memory-agent ``LLM`` (e.g. ``LlamaCppLLM``) as a LangChain chat model.
 
-This lets an agent run fully offline without ``langchain-community``. Tool calling is not
-supported (memory-agent's ``LLM`` interface has none): ``bind_tools`` raises
-NotImplementedError, so use it for agents without tools, LCEL chains and memory upkeep.
-Streaming yields the whole answer as one chunk (the ``LLM`` interface does not stream).
+This lets an agent run fully offline without ``langchain-community``. ``bind_tools`` gives
+it tool calling through a grammar-constrained JSON reply (see ``tool_calling.py``), so
+``create_agent(ChatLocalLlama.local(), tools=...)`` works on the local model. Plain
+answers stream token by token (``LLM.stream``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from memory_agent import LLM
 from pydantic import ConfigDict, Field
 
 from ._messages import to_memory_messages
+from .tool_calling import ANSWER, parse_reply, reply_schema, tool_specs, with_tools_prompt
 
 
 class ChatLocalLlama(BaseChatModel):
@@ -69,6 +70,35 @@ class ChatLocalLlama(BaseChatModel):
                 text = text[: text.index(marker)]
         return text
 
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None,
+                   **kwargs: Any) -> Any:
+        """This model with ``tools`` (LangChain tools, functions or schemas) to call.
+
+        ``tool_choice``: None/"auto" lets the model answer or call; "any"/"required" forces
+        a call; a tool's name forces that tool."""
+        specs = tool_specs(tools)
+        if tool_choice not in (None, "auto", "none"):
+            forced = [s for s in specs if s["name"] == tool_choice]
+            specs = forced if tool_choice not in ("any", "required") else specs
+            if not specs:
+                msg = f"tool_choice {tool_choice!r} names no bound tool"
+                raise ValueError(msg)
+            kwargs["tool_choice_forced"] = True
+        return self.bind(tools=specs, **kwargs)
+
+    def _call_tools(self, messages: Sequence[BaseMessage], specs: list[dict[str, Any]],
+                    forced: bool, **kwargs: Any) -> AIMessage:
+        schema = reply_schema(specs)
+        if forced:
+            schema["oneOf"] = [o for o in schema["oneOf"]
+                               if o["properties"]["name"]["const"] != ANSWER]
+        text: str = self.llm.complete(
+            to_memory_messages(with_tools_prompt(messages, specs)),
+            max_tokens=int(kwargs.get("max_tokens", self.max_tokens)), json_schema=schema,
+            temperature=float(kwargs.get("temperature", self.temperature)),
+        )
+        return parse_reply(text, specs)
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -76,8 +106,13 @@ class ChatLocalLlama(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        text = self._answer(messages, stop, **kwargs)
-        message = AIMessage(content=text, response_metadata={"model_name": self.llm.name})
+        specs = kwargs.pop("tools", None)
+        forced = bool(kwargs.pop("tool_choice_forced", False))
+        if specs:
+            message = self._call_tools(messages, specs, forced, **kwargs)
+        else:
+            message = AIMessage(content=self._answer(messages, stop, **kwargs))
+        message.response_metadata["model_name"] = self.llm.name
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
@@ -87,11 +122,29 @@ class ChatLocalLlama(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        text = self._answer(messages, stop, **kwargs)
-        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-        if run_manager is not None:
-            run_manager.on_llm_new_token(text, chunk=chunk)
-        yield chunk
+        if kwargs.get("tools") or kwargs.get("json_schema") or stop or self.stop:
+            # a tool call or a schema is one JSON value; a stop marker needs the whole text
+            [generation] = self._generate(messages, stop, run_manager, **kwargs).generations
+            message = generation.message
+            chunk = ChatGenerationChunk(message=AIMessageChunk(
+                content=message.content, tool_call_chunks=[
+                    {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"],
+                     "index": i, "type": "tool_call_chunk"}
+                    for i, c in enumerate(getattr(message, "tool_calls", []))]))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(str(message.content), chunk=chunk)
+            yield chunk
+            return
+        pieces = self.llm.stream(
+            to_memory_messages(messages),
+            max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
+            temperature=float(kwargs.get("temperature", self.temperature)),
+        )
+        for piece in pieces:
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager is not None:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
 
     def with_json_schema(self, schema: dict[str, Any]) -> Any:
         """A runnable answering with a dict that follows ``schema`` (JSON-constrained)."""

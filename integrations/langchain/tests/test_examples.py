@@ -34,6 +34,8 @@ def test_lcel_chain_example(tmp_path: Path) -> None:
     out = run("lcel_chain.py", "--fake", "--data-dir", str(tmp_path / "d"))
     assert "day 2: You told me you are vegetarian" in out
     assert "Diet: vegetarian" in out
+    again = run("lcel_chain.py", "--fake", "--data-dir", str(tmp_path / "d"))  # same data dir
+    assert "day 2: You told me you are vegetarian" in again  # new sessions, no SessionStateError
 
 
 def test_memory_tools_example(tmp_path: Path) -> None:

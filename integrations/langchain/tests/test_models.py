@@ -55,9 +55,44 @@ def test_chat_local_llama_tool_messages_rendered_as_text() -> None:
     assert messages[2] == {"role": "user", "content": "[tool result] 42"}
 
 
-def test_chat_local_llama_has_no_tool_calling() -> None:
-    with pytest.raises(NotImplementedError):
-        ChatLocalLlama(llm=FakeLLM()).bind_tools([])
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def test_chat_local_llama_calls_a_tool_through_a_constrained_reply() -> None:
+    llm = FakeLLM(['{"name": "add", "arguments": {"a": 2, "b": 3}}', '{"name": "answer", '
+                   '"text": "2 + 3 = 5"}'])
+    chat = ChatLocalLlama(llm=llm).bind_tools([add])
+    call = chat.invoke("what is 2 + 3?")
+    assert call.tool_calls[0]["name"] == "add" and call.tool_calls[0]["args"] == {"a": 2, "b": 3}
+    messages, schema = llm.requests[0]
+    assert "add(a: integer, b: integer): Add two integers." in messages[0]["content"]
+    assert [o["properties"]["name"]["const"] for o in schema["oneOf"]] == ["add", "answer"]
+    result = ToolMessage("5", tool_call_id=call.tool_calls[0]["id"], name="add")
+    final = chat.invoke([HumanMessage("what is 2 + 3?"), call, result])
+    assert final.content == "2 + 3 = 5" and not final.tool_calls
+    shown = llm.requests[1][0]
+    assert '"name": "add"' in shown[2]["content"] and "add returned: 5" in shown[3]["content"]
+
+
+def test_chat_local_llama_forced_tool_choice_and_unknown_tool() -> None:
+    llm = FakeLLM(['{"name": "add", "arguments": {"a": 1, "b": 1}}'])
+    ChatLocalLlama(llm=llm).bind_tools([add], tool_choice="add").invoke("one plus one")
+    assert [o["properties"]["name"]["const"] for o in llm.requests[0][1]["oneOf"]] == ["add"]
+    with pytest.raises(ValueError, match="names no bound tool"):
+        ChatLocalLlama(llm=FakeLLM()).bind_tools([add], tool_choice="mul")
+
+
+def test_chat_local_llama_tool_reply_schema_compiles_to_a_grammar() -> None:
+    pytest.importorskip("llama_cpp")
+    from memory_agent.backends.llm.llama import json_schema_grammar
+
+    from langchain_memory_agent import memory_tools
+    from langchain_memory_agent.tool_calling import reply_schema, tool_specs
+
+    grammar = json_schema_grammar(reply_schema(tool_specs(memory_tools(lambda _: None))))
+    assert "remember_fact" in grammar and "answer" in grammar
 
 
 def test_chat_local_llama_json_schema() -> None:

@@ -104,3 +104,26 @@ def test_lcel_chain_with_memory_on_the_real_model(tmp_path: Path, llm: LlamaCppL
         assert turns[1].assistant_message == streamed.strip()
     finally:
         pool.close()
+
+
+def test_local_model_streams_tokens_and_calls_a_memory_tool(tmp_path: Path,
+                                                            llm: LlamaCppLLM) -> None:
+    """Real streaming (many chunks), and an agent on the local model using a memory tool."""
+    from langchain.agents import create_agent
+
+    from langchain_memory_agent import memory_tools
+
+    chunks = list(ChatLocalLlama(llm=llm, max_tokens=16).stream("Count from 1 to 5."))
+    assert len(chunks) > 3 and "".join(str(c.content) for c in chunks).strip()
+
+    pool = ManagerPool(lambda user_id: MemoryManager(
+        user_id=user_id, store=ChromaStore.persistent(tmp_path / "chroma"), llm=llm,
+        embedder=E5Embedder(), background=False))
+    try:
+        agent = create_agent(ChatLocalLlama(llm=llm, max_tokens=120),
+                             tools=memory_tools(pool, include=("remember_fact",)))
+        agent.invoke({"messages": [("user", "Please remember that I'm allergic to peanuts.")]},
+                     config={"configurable": {"user_id": "ravi"}, "recursion_limit": 6})
+        assert "peanut" in pool.get("ravi").profile_markdown().lower()
+    finally:
+        pool.close()

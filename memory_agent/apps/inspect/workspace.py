@@ -51,7 +51,8 @@ class Workspace:
 
 
 def open_workspace(
-    *, data_dir: str | Path | None, server_url: str | None, model: str | Path | None
+    *, data_dir: str | Path | None, server_url: str | None, model: str | Path | None,
+    n_threads: int | None = None, n_ctx: int = 4096,
 ) -> Workspace:
     """The default backends (as ``MemoryManager.open`` builds them), shared by every user:
     Chroma, the bundled E5 embedder, and the local model, loaded only if a job needs it (the
@@ -66,7 +67,7 @@ def open_workspace(
     local = Path(data_dir) if data_dir is not None else default_data_dir()
     journal = TurnJournal(local / "turn-journal.sqlite3")
     embedder = E5Embedder()
-    llm = LlamaCppLLM(model)
+    llm = LlamaCppLLM(model, n_threads=n_threads, n_ctx=n_ctx)
 
     def open_manager(user_id: str) -> MemoryManager:
         return MemoryManager(user_id=user_id, store=store, llm=llm, embedder=embedder,

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from memory_agent.core.types import Message
 from memory_agent.core.llm import LLM
+from memory_agent.core.types import Message
 
 Responder = Callable[[Sequence[Message], "dict[str, Any] | None"], str]
 

@@ -20,14 +20,19 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
-from memory_agent.core.types import Message
+from memory_agent.backends.llm.models import (
+    DEFAULT_MODEL,
+    MODELS,
+    ProgressCallback,
+    resolve_model_path,
+)
 from memory_agent.core.llm import LLM
-from memory_agent.backends.llm.models import DEFAULT_MODEL, MODELS, ProgressCallback, resolve_model_path
+from memory_agent.core.types import Message
+from memory_agent.errors import InvalidInputError, ModelError, ModelUnavailableError
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -53,7 +58,8 @@ PromptFormatter = Callable[[Sequence[Message]], tuple[str, bool]]
 class LlamaCppLLM(LLM):
     """A GGUF chat model run in-process by llama.cpp.
 
-    ``model_path`` is a registry key (see :data:`memory_agent.backends.llm.models.MODELS`), a path to a
+    ``model_path`` is a registry key (see :data:`memory_agent.backends.llm.models.MODELS`),
+    a path to a
     ``.gguf`` file, or None for the default model. The model is resolved (assembled into the
     cache if needed) and loaded on first use, once; :meth:`load` does it eagerly.
 
@@ -200,6 +206,34 @@ class LlamaCppLLM(LLM):
         self._record(response, time.perf_counter() - started)
         content = response["choices"][0]["message"].get("content")  # type: ignore[index]
         return content if isinstance(content, str) else ""
+
+    def _stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        with self._load_lock:
+            llama = self._loaded()
+        messages = [defuse_special_tokens(m) for m in messages]
+        self._check_fits(llama, messages, max_tokens)
+        started = time.perf_counter()
+        pieces = 0
+        try:
+            chunks = llama.create_chat_completion(
+                messages=[dict(m) for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens, temperature=temperature, seed=self.seed, stream=True,
+            )
+            for chunk in chunks:
+                delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(piece, str) and piece:
+                    pieces += 1
+                    yield piece
+        except ValueError as exc:
+            msg = f"llama.cpp failed: {exc}"
+            raise ModelError(msg) from exc
+        finally:  # a streamed reply reports no usage: one piece is one generated token
+            self._record({"usage": {"prompt_tokens": self._prompt_tokens(llama, messages),
+                                    "completion_tokens": pieces}},
+                         time.perf_counter() - started)
 
     def _grammar(self, llama: Llama, json_schema: dict[str, Any]) -> Any:
         from llama_cpp.llama_grammar import LlamaGrammar

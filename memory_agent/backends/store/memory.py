@@ -11,6 +11,7 @@ same suite against each):
 - ``mark_session_ended`` raises UnknownSessionError for a session without turns;
 - ``list_users`` lists users who wrote anything since their last ``forget_user``;
 - vectors of one kind (turns, nodes) must all have the same dimension (StoreError);
+- it declares every ``Capability`` (``get_turn_vectors``, ``turn_versions``, ``delete_history``);
 - ``turn_versions`` counts the ``add_turns`` calls that stored turns of the user (one
   writer here); ``forget_user`` removes the count, and counting starts again under a new
   writer key (a count never carries on across a forget);
@@ -23,49 +24,31 @@ import dataclasses
 import json
 import threading
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from memory_agent.errors import InvalidInputError, ProfileConflictError, StoreError, UnknownSessionError
+from memory_agent.core.store import (
+    Capability,
+    HistoryEntry,
+    Job,
+    MemoryStore,
+    TurnVectors,
+    Vector,
+)
+from memory_agent.core.store_rules import (
+    check_lengths,
+    check_profile_version,
+    check_turns,
+    encode_payload,
+    node_order,
+    ordered_turns,
+)
 from memory_agent.core.types import Node, SessionInfo, StoredProfile, Turn, utc, validate_id
-from memory_agent.core.store import HistoryEntry, Job, MemoryStore, TurnVectors, Vector
+from memory_agent.errors import StoreError, UnknownSessionError
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def ordered_turns(turns: Iterable[Turn]) -> list[Turn]:
-    """Turns grouped by session (sessions by earliest turn, then id), each by index."""
-    turns = list(turns)
-    first: dict[str, tuple[float, str]] = {}
-    for t in turns:
-        key = (t.at.timestamp(), t.session_id)
-        if t.session_id not in first or key < first[t.session_id]:
-            first[t.session_id] = key
-    return sorted(turns, key=lambda t: (first[t.session_id], t.index))
-
-
-def node_order(node: Node) -> tuple[int, float, str]:
-    """Sort key of nodes: level, then start, then id."""
-    return (node.level, node.start.timestamp(), node.id)
-
-
-def check_lengths(records: Sequence[object], vectors: Sequence[Vector], what: str) -> None:
-    """Raise InvalidInputError unless there is one vector per record."""
-    if len(records) != len(vectors):
-        msg = f"got {len(records)} {what} but {len(vectors)} vectors: pass one vector per item"
-        raise InvalidInputError(msg)
-
-
-def encode_payload(payload: dict[str, Any]) -> str:
-    """A job payload as JSON (StoreError if it is not JSON-serialisable)."""
-    try:
-        return json.dumps(payload, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        msg = f"job payloads must be JSON-serialisable: {exc}"
-        raise StoreError(msg) from exc
 
 
 class _Vectors:
@@ -96,6 +79,8 @@ class _Vectors:
 
 class InMemoryStore(MemoryStore):
     """Every record in process memory, guarded by one lock. For tests, demos and as the spec."""
+
+    capabilities = frozenset(Capability)
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -319,23 +304,3 @@ class InMemoryStore(MemoryStore):
             self._jobs = {k: v for k, v in self._jobs.items() if v[0].user_id != user_id}
             self._users.discard(user_id)
 
-
-def check_turns(turns: Sequence[Turn]) -> None:
-    """Validate the ids of turns about to be stored; StoreError if one id repeats."""
-    for t in turns:
-        validate_id(t.user_id, "user_id")
-        validate_id(t.session_id, "session_id")
-    ids = [(t.user_id, t.id) for t in turns]
-    if len(set(ids)) != len(ids):
-        msg = "the same turn id appears twice in one add_turns call"
-        raise StoreError(msg)
-
-
-def check_profile_version(user_id: str, stored: int, expected: int) -> None:
-    """Raise ProfileConflictError unless the stored profile version is ``expected``."""
-    if stored != expected:
-        msg = (
-            f"the profile of user {user_id!r} is at version {stored}, not {expected}: "
-            "it changed since it was read; read it again and reapply the change"
-        )
-        raise ProfileConflictError(msg)
