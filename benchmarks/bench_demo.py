@@ -4,7 +4,7 @@ Runs the demo in a child process with a fresh data directory and records its wal
 peak resident memory (ru_maxrss of the child: model + Chroma + embedder), the model calls it
 made, and how many memory questions it answered with and without memory.
 
-    python benchmarks/bench_demo.py [--model qwen2.5-1.5b]
+    python -m benchmarks.bench_demo [--model qwen2.5-1.5b]
 """
 
 from __future__ import annotations
@@ -20,17 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from machine import describe
-
-HERE = Path(__file__).resolve().parent
+from benchmarks.lib.paths import RESULTS
+from benchmarks.lib.results import describe, write_json
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "demo.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "demo.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "MEMORY_AGENT_HOME": home}
@@ -63,8 +60,7 @@ def main() -> None:
         "targets": {"wall_seconds": "< 300", "peak_rss_mb": "<= 2560"},
         **describe(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result, indent=2)
     summary_keys = ("wall_seconds", "peak_rss_mb",
                     "remembered_with_memory", "remembered_without_memory")
     print(json.dumps({k: result[k] for k in summary_keys}))

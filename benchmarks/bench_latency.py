@@ -16,7 +16,7 @@ wrapping the functions recall calls; ``token_counting`` is inside ``turn_items``
 ``assembly``), the memory of the turn index, and how often the turn index's top 24 match
 Chroma's for the same query vector (``vs_chroma_top24``).
 
-    python benchmarks/bench_latency.py [--sizes 100 1000 10000] [--queries 60] [--note TEXT]
+    python -m benchmarks.bench_latency [--sizes 100 1000 10000] [--queries 60] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -36,19 +35,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
-from machine import describe
 
-from memory_agent import (
-    ChromaStore,
-    E5Embedder,
-    FakeLLM,
-    HashingEmbedder,
-    MemoryManager,
-    turn_index,
-)
+from benchmarks.lib.paths import RESULTS
+from benchmarks.lib.results import describe, write_json
+from benchmarks.lib.stats import percentile
+from memory_agent import ChromaStore, E5Embedder, FakeLLM, HashingEmbedder, MemoryManager
 from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.embedder import Embedder
 from memory_agent.core.retrieval import assemble, turn_item
@@ -56,10 +48,9 @@ from memory_agent.core.tree import SummaryTree, TreeConfig, make_node, session_n
 from memory_agent.core.types import Turn
 from memory_agent.engine import manager as manager_module
 from memory_agent.engine import search as search_module
-from memory_agent.engine import tree_index
+from memory_agent.engine import tree_index, turn_index
 from memory_agent.engine.turn_index import TurnIndex
 
-HERE = Path(__file__).resolve().parent
 TOPICS = ["hiking trip", "new job", "sister's wedding", "guitar lessons", "vegetable garden",
           "marathon training", "moving house", "book club", "dog adoption", "cooking class",
           "trip to Japan", "car repair", "birthday party", "doctor visit", "painting course"]
@@ -174,13 +165,8 @@ class Subject:
         self.tmp.cleanup()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def p50_p95(values: list[float]) -> dict[str, float]:
-    return {"p50": round(statistics.median(values), 2), "p95": round(pct(values, 0.95), 2)}
+    return {"p50": round(statistics.median(values), 2), "p95": round(percentile(values, 0.95), 2)}
 
 
 def main() -> None:
@@ -188,7 +174,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--budget", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "latency.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latency.json")
     parser.add_argument("--note", default="", help="conditions of the run, kept in the results")
     args = parser.parse_args()
     rng = random.Random(7)
@@ -269,8 +255,7 @@ def main() -> None:
                           "load_average_1_5_15_before": [round(x, 2) for x in load_before],
                           "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()]},
            **describe()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_json(args.out, out, indent=2)
     print(json.dumps(results, indent=1))
 
 

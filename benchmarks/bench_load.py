@@ -9,7 +9,7 @@ worker with FakeLLM). It reports per-call latency of record() and recall(), thro
 journal) and checks that every turn reached the server. The embedder is HashingEmbedder by
 default (this measures the storage path; ``--embedder e5`` adds the bundled E5 model).
 
-    python benchmarks/bench_load.py [--turns 5000] [--clients 2] [--embedder hashing|e5]
+    python -m benchmarks.bench_load [--turns 5000] [--clients 2] [--embedder hashing|e5]
 """
 
 from __future__ import annotations
@@ -19,26 +19,18 @@ import json
 import multiprocessing as mp
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from machine import describe
-
+from benchmarks.lib.paths import RESULTS
+from benchmarks.lib.results import describe, write_json
+from benchmarks.lib.stats import percentile
 from memory_agent.testing.chroma_server import LocalChromaServer
 
-HERE = Path(__file__).resolve().parent
 TOPICS = ["cooking", "hiking", "my sister", "the garden", "work deadlines", "a new bike",
           "jazz records", "the dentist", "tax forms", "a trip to Oslo"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def client(index: int, port: int, turns: int, embedder: str, work: str, out: Any) -> None:
@@ -89,7 +81,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=5000, help="turns per client")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--embedder", choices=["hashing", "e5"], default="hashing")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "load.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     server = LocalChromaServer(work / "chroma", log=work / "server.log")
@@ -131,10 +123,9 @@ def main() -> None:
                       "p95": round(percentile(recalls, 0.95), 2),
                       "mean": round(statistics.fmean(recalls), 2)},
         "per_client_seconds": [round(r["seconds"], 1) for r in results],
-        **describe(["python", "benchmarks/bench_load.py", *sys.argv[1:]]),
+        **describe(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result, indent=2)
     print(json.dumps(result, indent=2))
 
 

@@ -6,7 +6,7 @@ thread), and reports per-call latency. It also reports the direct path (embed + 
 Chroma inside record(), as without a journal) and checks that every turn reached Chroma.
 No language model is involved: record() never calls one.
 
-    python benchmarks/bench_record.py [--data ../shared/data] [--turns 600]
+    python -m benchmarks.bench_record [--data ../shared/data] [--turns 600]
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from machine import describe
-
+from benchmarks.lib.paths import DEFAULT_DATA, RESULTS
+from benchmarks.lib.results import describe, write_json
+from benchmarks.lib.stats import percentile
 from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryManager
 from memory_agent.engine.journal import TurnJournal
-
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 
 
 def locomo_exchanges(data: Path) -> list[tuple[str, str, str]]:
@@ -45,16 +41,11 @@ def locomo_exchanges(data: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--turns", type=int, default=600)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "record.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "record.json")
     args = parser.parse_args()
     exchanges = locomo_exchanges(args.data)[: args.turns]
     print(f"replaying {len(exchanges)} LoCoMo exchanges through record()", flush=True)
@@ -101,8 +92,7 @@ def main() -> None:
         "meets_target": statistics.median(latencies) <= 20,
         **describe(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result, indent=2)
     print(json.dumps({k: result[k] for k in ("n", "record_ms", "turns_in_chroma_after_close",
                                              "direct_record_ms")}))
     if stored != len(exchanges):

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.machine import describe
+from benchmarks.lib.paths import RESULTS as RESULTS_DIR
+from benchmarks.lib.results import describe, write_json
 
-RESULTS = Path(__file__).parent / "results" / "tool_calls.json"
+RESULTS = RESULTS_DIR / "tool_calls.json"
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def main() -> None:
         "mean_seconds": round(sum(r["seconds"] for r in rows) / len(rows), 1),
         "rows": rows, "_run": describe(),
     }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"right tool with valid arguments: {right}/{len(rows)}")
 
 

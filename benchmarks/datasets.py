@@ -9,6 +9,7 @@ scored verbatim.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Iterable
@@ -16,7 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from benchmarks.lib.paths import DEFAULT_DATA
+
 NO_REPLY = "(no reply)"
+DATASETS = ("locomo", "realtalk")
+
+
+def add_dataset_args(parser: argparse.ArgumentParser) -> None:
+    """``--dataset`` (required) and ``--data``, the folder holding it."""
+    parser.add_argument("--dataset", choices=list(DATASETS), required=True)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
 
 
 @dataclass(frozen=True)

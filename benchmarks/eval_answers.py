@@ -21,37 +21,33 @@ when the prediction says the information is not available, else 0.
 Answers are cached in ``benchmarks/cache/answers-<dataset>.jsonl`` keyed by the prompt's
 hash, so a rerun only answers what changed (e.g. after a retrieval change, only ``tree``).
 
-    python benchmarks/eval_answers.py --dataset locomo --threads 1
+    python -m benchmarks.eval_answers --dataset locomo --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import re
 import statistics
 import string
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from datasets import QA, Conversation, load
-from eval_retrieval import FlatRanker, flat_context
-from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
-from machine import describe
-
-from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
-from memory_agent.core.llm import LLM
+from benchmarks.datasets import QA, Conversation, add_dataset_args, load
+from benchmarks.eval_retrieval import FlatRanker, flat_context
+from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, user_id_for
+from benchmarks.lib.answers import AnswerCache, prompt_sha, prompt_tokens
+from benchmarks.lib.models import add_model_args, make_llm, reading_manager
+from benchmarks.lib.paths import CACHE, RESULTS
+from benchmarks.lib.results import describe, read_json, write_json
+from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.types import Message
 
-HERE = Path(__file__).resolve().parent
 SYSTEMS = ("no_memory", "full_history", "flat", "tree")
 NOT_AVAILABLE = "Not mentioned in the conversation."
 ANSWER_TOKENS = 32
@@ -161,79 +157,30 @@ def best_flat_method(results: Path, dataset: str, budget: int) -> str:
     return max(flat, key=lambda m: flat[m]) if flat else "hybrid"
 
 
-# -- answering --------------------------------------------------------------------------
-
-
-class AnswerCache:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.answers: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    self.answers[row["key"]] = row
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.answers.get(key)
-
-    def put(self, row: dict[str, Any]) -> None:
-        self.answers[row["key"]] = row
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-
-
-def prompt_key(reader: LLM, messages: Sequence[Message]) -> str:
-    text = reader.name + "\n" + "\n".join(f"{m['role']}: {m['content']}" for m in messages)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def make_reader(args: argparse.Namespace) -> LLM:
-    if args.fake_llm:
-        return FakeLLM()
-    from memory_agent import LlamaCppLLM
-
-    return LlamaCppLLM(args.model, n_ctx=args.n_ctx, n_threads=args.threads)
-
-
-def prompt_tokens(reader: LLM, messages: Sequence[Message]) -> int:
-    counter = getattr(reader, "count_prompt_tokens", None)
-    if counter is not None:
-        return int(counter(messages))
-    return sum(reader.count_tokens(m["content"]) for m in messages)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=["locomo", "realtalk"], required=True)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="store made by ingest.py "
-                             "(default: benchmarks/cache/<dataset>-default)")
+    add_dataset_args(parser)
+    add_store_arg(parser)
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=int, default=1000, help="memory context tokens")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--config", default="{}", help="MemoryConfig overrides as JSON")
-    parser.add_argument("--model", default=None)
     parser.add_argument("--n-ctx", type=int, default=4096, help="reader context window")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--fake-llm", action="store_true", help="plumbing check, no model")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "answers.json")
+    add_model_args(parser, fake_help="plumbing check, no model")
+    parser.add_argument("--out", type=Path, default=RESULTS / "answers.json")
     args = parser.parse_args()
 
     conversations = load(args.dataset, args.data)
-    store_dir = args.cache or cache_dir(HERE / "cache", args.dataset, "default")
-    store = ChromaStore.persistent(store_dir / "chroma")
+    store = ChromaStore.persistent(store_dir(args) / "chroma")
     embedder = E5Embedder()
     config = MemoryConfig(**json.loads(args.config))
-    reader = make_reader(args)
+    reader = make_llm(fake=args.fake_llm, model=args.model, threads=args.threads,
+                      n_ctx=args.n_ctx)
     systems = [s for s in args.systems.split(",") if s]
-    flat_method = best_flat_method(HERE / "results" / "retrieval.json", args.dataset,
-                                   args.budget)
-    answers = AnswerCache(HERE / "cache" / f"answers-{args.dataset}.jsonl")
+    flat_method = best_flat_method(RESULTS / "retrieval.json", args.dataset, args.budget)
+    answers = AnswerCache(CACHE / f"answers-{args.dataset}.jsonl", key=lambda row: row["key"])
     complete = [c for c in conversations if fully_ingested(store, c)]
     for conv in conversations:
         if conv not in complete:
@@ -255,9 +202,7 @@ def main() -> None:
             qa = conv.qa[qi]
             user = user_id_for(conv.id)
             if user not in memories:
-                memories[user] = MemoryManager(user_id=user, store=store, llm=FakeLLM(),
-                                               embedder=embedder, background=False,
-                                               resume=False, config=config)
+                memories[user] = reading_manager(user, store, embedder, config)
             memory = memories[user]
             if system == "no_memory":
                 context = ""
@@ -271,7 +216,7 @@ def main() -> None:
                 ranked = rankers[user].rankings(qa.question)[flat_method]
                 context = flat_context(memory, qa.question, args.budget, ranked).to_prompt()
             messages = reader_messages(conv, context, qa.question)
-            key = prompt_key(reader, messages)
+            key = prompt_sha(reader, messages)
             row = answers.get(key)
             if row is None:
                 t0 = time.perf_counter()
@@ -306,7 +251,7 @@ def main() -> None:
             "prompt_tokens": round(statistics.fmean(r["prompt_tokens"] for r in items), 1),
             "reader_seconds": round(sum(r["seconds"] for r in items), 1),
         }
-    existing = json.loads(args.out.read_text()) if args.out.exists() else {}
+    existing = read_json(args.out)
     existing[args.dataset] = table
     existing.setdefault("_runs", {})[args.dataset] = {
         "budget": args.budget, "flat_method": flat_method, "questions": len(picked),
@@ -316,8 +261,7 @@ def main() -> None:
         "wall_seconds_this_run": round(wall, 1), **describe(),
     }
     existing.setdefault("_predictions", {})[args.dataset] = rows
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(existing, indent=1) + "\n")
+    write_json(args.out, existing)
     print("system         F1     n  prompt tokens")
     for system, cell in table.items():
         print(f"{system:13} {cell['f1']:.3f} {cell['n']:4}  {cell['prompt_tokens']:.0f}")

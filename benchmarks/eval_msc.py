@@ -28,10 +28,10 @@ Recall = gold sentences matched by some fact / gold sentences; precision = facts
 some gold sentence / facts (both pooled over all episodes; an empty set scores 0).
 ``THRESHOLD`` is calibrated on a hand-checked sample (``--calibrate``).
 
-    python benchmarks/eval_msc.py --threads 1                         # default model, 30 episodes
-    python benchmarks/eval_msc.py --threads 1 --model qwen2.5-0.5b     # cost of the 0.5B model
-    python benchmarks/eval_msc.py --fake-llm --episodes 2              # plumbing, no model
-    python benchmarks/eval_msc.py --calibrate                          # threshold from the labels
+    python -m benchmarks.eval_msc --threads 1                         # default model, 30 episodes
+    python -m benchmarks.eval_msc --threads 1 --model qwen2.5-0.5b     # cost of the 0.5B model
+    python -m benchmarks.eval_msc --fake-llm --episodes 2              # plumbing, no model
+    python -m benchmarks.eval_msc --calibrate                          # threshold from the labels
 
 The store is cached per model in ``benchmarks/cache/msc-<model>/`` (resumable: ended sessions
 are skipped). Results per model merge into ``benchmarks/results/msc.json`` (+ ``msc.md``).
@@ -45,7 +45,6 @@ import json
 import random
 import re
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,23 +54,20 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from machine import describe
-
+from benchmarks.lib.ingesting import record_session
+from benchmarks.lib.models import add_model_args, make_llm
+from benchmarks.lib.paths import BENCHMARKS, CACHE, DEFAULT_DATA, RESULTS, cache_dir
+from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import Embedder, MemoryManager, ProfileDocument
 from memory_agent.core.llm import LLM
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
-LABELS = HERE / "data" / "msc_match_labels.jsonl"
-RESULTS = HERE / "results" / "msc.json"
+LABELS = BENCHMARKS / "data" / "msc_match_labels.jsonl"
 DEFAULT_MODEL_KEY = "default"
 
 # Cosine similarity (E5 documents) at or above which a fact and a gold sentence state the
 # same thing. Calibrated on the 111 hand-checked pairs in benchmarks/data/msc_match_labels.jsonl
 # (agreement 0.892; of the rule's matches 80% are true, of the true matches it finds 57%);
-# `python benchmarks/eval_msc.py --calibrate` recomputes it. See benchmarks/README.md.
+# `python -m benchmarks.eval_msc --calibrate` recomputes it. See benchmarks/README.md.
 THRESHOLD = 0.886
 
 NO_REPLY = "(no reply: the conversation ended here)"
@@ -396,20 +392,14 @@ def ingest_episode(memory: MemoryManager, episode: Episode, speaker: int, llm: L
         if session.id in ended:
             continue
         pairs = exchanges(session.utterances, speaker)
-        before = (llm.stats.calls, llm.stats.prompt_tokens, llm.stats.completion_tokens,
-                  llm.stats.seconds)
-        t0 = time.perf_counter()
-        stored = {t.index for t in memory.store.get_turns(memory.user_id, session_id=session.id)}
-        for i, (user, assistant) in enumerate(pairs, 1):
-            if i not in stored:
-                at = session.at + timedelta(seconds=SECONDS_PER_UTTERANCE * 2 * (i - 1))
-                memory.record(user, assistant, session_id=session.id, at=at)
-        memory.end_session(session.id)
+        seconds, used = record_session(memory, llm, session.id, [
+            (user, assistant,
+             session.at + timedelta(seconds=SECONDS_PER_UTTERANCE * 2 * (i - 1)))
+            for i, (user, assistant) in enumerate(pairs, 1)])
         report(session.id, SessionCost(
-            seconds=time.perf_counter() - t0, model_seconds=llm.stats.seconds - before[3],
-            model_calls=llm.stats.calls - before[0],
-            prompt_tokens=llm.stats.prompt_tokens - before[1],
-            completion_tokens=llm.stats.completion_tokens - before[2], turns=len(pairs)))
+            seconds=seconds, model_seconds=used.seconds, model_calls=used.calls,
+            prompt_tokens=used.prompt_tokens, completion_tokens=used.completion_tokens,
+            turns=len(pairs)))
 
 
 # --- results -------------------------------------------------------------------------------
@@ -502,16 +492,6 @@ def run_calibration(args: argparse.Namespace) -> None:
         print(f"set THRESHOLD = {best.threshold} in benchmarks/eval_msc.py to use it")
 
 
-def make_llm(args: argparse.Namespace) -> LLM:
-    if args.fake_llm:
-        from memory_agent import FakeLLM
-
-        return FakeLLM()
-    from memory_agent import LlamaCppLLM
-
-    return LlamaCppLLM(args.model, n_threads=args.threads)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -525,12 +505,9 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0,
                         help="start at this position of the seeded order (calibration: 30)")
     parser.add_argument("--speaker", choices=["random", "1", "2"], default="random")
-    parser.add_argument("--model", default=None, help="model key or .gguf (default model if unset)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="llama.cpp threads (default: all cores; 1 on a busy machine)")
-    parser.add_argument("--fake-llm", action="store_true", help="no model: plumbing check")
-    parser.add_argument("--cache", type=Path, default=HERE / "cache")
-    parser.add_argument("--out", type=Path, default=RESULTS,
+    add_model_args(parser, fake_help="no model: plumbing check")
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--out", type=Path, default=RESULTS / "msc.json",
                         help="results JSON (merged per model; a .md table is written beside it)")
     parser.add_argument("--sample-pairs", type=Path, default=None,
                         help="also write (fact, nearest gold) pairs here, for hand labelling")
@@ -546,7 +523,7 @@ def main() -> None:
 
     started = time.perf_counter()
     model = "fake" if args.fake_llm else (args.model or DEFAULT_MODEL_KEY)
-    out_dir = args.cache / f"msc-{re.sub(r'[^A-Za-z0-9.]+', '_', model)}"
+    out_dir = cache_dir(args.cache, "msc", model)
     out_dir.mkdir(parents=True, exist_ok=True)
     episodes = load_episodes(args.data, session=args.session, split=args.split)
     chosen = [episodes[i] for i in select(len(episodes), args.episodes, seed=args.seed,
@@ -554,7 +531,7 @@ def main() -> None:
     total = sum(len(e.sessions) for e in chosen)
     print(f"MSC session_{args.session}/{args.split}: {len(chosen)} of {len(episodes)} episodes, "
           f"{total} sessions, model {model}, cache {out_dir}", flush=True)
-    llm = make_llm(args)
+    llm = make_llm(fake=args.fake_llm, model=args.model, threads=args.threads)
     store = ChromaStore.persistent(out_dir / "chroma")
     embedder = E5Embedder()
     stats_path = out_dir / "ingest_stats.json"
@@ -625,10 +602,8 @@ def main() -> None:
         "_run": {**describe(), "wall_seconds": round(wall, 1),
                  "llm": getattr(llm, "name", model), "threads": args.threads},
     }
-    old = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results = merge_results(old, model, entry)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    results = merge_results(read_json(args.out), model, entry)
+    write_json(args.out, results)
     args.out.with_suffix(".md").write_text(markdown_page(results))
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
 

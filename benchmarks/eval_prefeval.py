@@ -50,10 +50,10 @@ kept) and a table to ``results/prefeval.md``.
 Resumable: the store lives in ``<cache>/prefeval-<model>/`` (ended sessions are skipped) and
 answers in its ``answers.jsonl`` keyed by (system, form, N, record, prompt hash).
 
-    python benchmarks/eval_prefeval.py --threads 1                  # 40 records, all forms
-    python benchmarks/eval_prefeval.py --records 2 --forms explicit --distractors 0,10 \\
+    python -m benchmarks.eval_prefeval --threads 1                  # 40 records, all forms
+    python -m benchmarks.eval_prefeval --records 2 --forms explicit --distractors 0,10 \\
         --out /tmp/prefeval.json --cache /tmp/prefeval-cache --threads 1   # smoke run
-    python benchmarks/eval_prefeval.py --fake-llm --out /tmp/p.json --cache /tmp/c  # plumbing
+    python -m benchmarks.eval_prefeval --fake-llm --out /tmp/p.json --cache /tmp/c  # plumbing
 
 Forms can run in parallel (each with its own ``--cache`` and ``--out``, ``--threads 1``); then
 ``--merge A.json B.json`` merges their results into ``--out`` (later files win a cell).
@@ -62,13 +62,10 @@ Forms can run in parallel (each with its own ``--cache`` and ``--out``, ``--thre
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
-import math
 import random
 import re
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -77,10 +74,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from machine import describe
-
+from benchmarks.lib.answers import AnswerCache, prompt_sha, prompt_tokens
+from benchmarks.lib.ingesting import record_session, session_stats
+from benchmarks.lib.models import add_model_args, make_llm
+from benchmarks.lib.paths import CACHE, DEFAULT_DATA, RESULTS, cache_dir
+from benchmarks.lib.results import describe, read_json, write_json
+from benchmarks.lib.stats import wilson
 from memory_agent.backends.llm.fake import FakeLLM
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.llm import LLM
@@ -92,9 +91,6 @@ if TYPE_CHECKING:
     from memory_agent.core.embedder import Embedder
     from memory_agent.core.store import MemoryStore
     from memory_agent.engine.manager import MemoryManager
-
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 
 FORMS = ("explicit", "choice", "persona")
 FORM_DIRS = {
@@ -299,17 +295,6 @@ def parse_choice(text: str, options: Sequence[str] = ()) -> str | None:
     if loose:
         return (loose.group(1) or loose.group(2)).upper()
     return None
-
-
-def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a proportion (95% by default); (0, 1) when n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def lexical_choice(messages: Sequence[Message], json_schema: dict[str, Any] | None) -> str:
@@ -520,63 +505,23 @@ def results_page(results: dict[str, Any]) -> str:
 
 def merge_files(paths: Sequence[Path], out: Path) -> dict[str, Any]:
     """Merge results files (e.g. one per form, run in parallel) into ``out``, in order."""
-    merged: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    merged = read_json(out)
     for path in paths:
         merged = merge_results(merged, json.loads(path.read_text()))
     return merged
 
 
 def write_results(results: dict[str, Any], out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(out, results)
     out.with_suffix(".md").write_text(results_page(results))
 
 
 # -- running ----------------------------------------------------------------------------------
 
 
-def prompt_tokens(reader: LLM, messages: Sequence[Message]) -> int:
-    """Tokens of ``messages`` with the reader's chat template (an estimate for fakes)."""
-    counter = getattr(reader, "count_prompt_tokens", None)
-    if counter is not None:
-        return int(counter(messages))
-    return sum(reader.count_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
-
-
-def prompt_sha(reader: LLM, messages: Sequence[Message]) -> str:
-    text = reader.name + "\n" + "\n".join(f"{m['role']}: {m['content']}" for m in messages)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-class AnswerCache:
-    """Reader answers, one JSON row per line, keyed by (system, form, N, record, prompt hash)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.rows: dict[tuple[str, str, int, str, str], dict[str, Any]] = {}
-        self.latest: dict[tuple[str, str, int, str], dict[str, Any]] = {}
-        if path.exists():
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    self._index(json.loads(line))
-
-    def _index(self, row: dict[str, Any]) -> None:
-        key = (row["system"], row["form"], int(row["n"]), row["record"])
-        self.rows[(*key, row["sha"])] = row
-        self.latest[key] = row
-
-    def get(self, system: str, form: str, n: int, record: str, sha: str) -> dict[str, Any] | None:
-        return self.rows.get((system, form, n, record, sha))
-
-    def any_prompt(self, system: str, form: str, n: int, record: str) -> dict[str, Any] | None:
-        """The last answer stored for the question, whatever its prompt."""
-        return self.latest.get((system, form, n, record))
-
-    def put(self, row: dict[str, Any]) -> None:
-        self._index(row)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+def _question_key(row: dict[str, Any]) -> tuple[str, str, int, str]:
+    """An answer's question: (system, form, N, record); with the prompt hash, its cache key."""
+    return (row["system"], row["form"], int(row["n"]), row["record"])
 
 
 @dataclass
@@ -610,7 +555,9 @@ class Bench:
         self.workdir = workdir
         self.config = config or MemoryConfig()
         self.log = log
-        self.answers = AnswerCache(workdir / "answers.jsonl")
+        self.answers = AnswerCache(
+            workdir / "answers.jsonl", key=lambda row: (*_question_key(row), row["sha"]),
+            question=_question_key)
         self.stats_path = workdir / "ingest_stats.json"
         self.ingest_stats: dict[str, Any] = (json.loads(self.stats_path.read_text())
                                              if self.stats_path.exists() else {"sessions": {}})
@@ -627,6 +574,10 @@ class Bench:
     def elapsed(self) -> str:
         return f"{(time.perf_counter() - self.started) / 60:.1f} min"
 
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """The reader's prompt tokens; a fake reader's estimate counts the template too."""
+        return prompt_tokens(self.reader, messages, overhead=MESSAGE_OVERHEAD)
+
     def question(self, record: Record) -> str:
         return mcq_text(record.question, self.shuffled[record.id][0])
 
@@ -635,7 +586,7 @@ class Bench:
         """The reader's answer (cached or new) as a row; None if it could not be made."""
         sha = prompt_sha(self.reader, messages)
         options, correct = self.shuffled[record.id]
-        row = self.answers.get(system, form, n, record.id, sha)
+        row = self.answers.get((system, form, n, record.id, sha))
         if row is not None:  # parse again: the parser may have improved since
             row = {**row, "choice": parse_choice(row["answer"], options)}
         else:
@@ -649,7 +600,7 @@ class Bench:
             seconds = time.perf_counter() - t0
             row = {"system": system, "form": form, "n": n, "record": record.id, "sha": sha,
                    "answer": text, "choice": parse_choice(text, options), "correct": correct,
-                   "prompt_tokens": prompt_tokens(self.reader, messages),
+                   "prompt_tokens": self.prompt_tokens(messages),
                    "seconds": round(seconds, 2), **(extra or {})}
             self.answers.put(row)
             self.new_answers += 1
@@ -696,7 +647,7 @@ class Bench:
     def longest_question(self) -> tuple[int, Record]:
         """The asked question whose prompt (system + question) takes most tokens."""
         if self._longest is None:
-            tokens = [(prompt_tokens(self.reader, [
+            tokens = [(self.prompt_tokens([
                 Message(role="system", content=READER_SYSTEM),
                 Message(role="user", content=self.question(r))]), r) for r in self.asked]
             self._longest = max(tokens, key=lambda t: t[0])
@@ -715,7 +666,7 @@ class Bench:
                            Message(role="assistant", content=ex.assistant)]
             full = [Message(role="system", content=READER_SYSTEM), *window,
                     Message(role="user", content=self.question(longest))]
-            if start >= len(history) or (prompt_tokens(self.reader, full) + ANSWER_TOKENS
+            if start >= len(history) or (self.prompt_tokens(full) + ANSWER_TOKENS
                                          <= self.s.n_ctx):
                 return window
             start += 1
@@ -733,27 +684,17 @@ class Bench:
         done = ingested_prefix([p.id for p in plan], stored)
         todo = [p for p in plan[done:] if p.distractors <= upto]
         for k, session in enumerate(todo, 1):
-            t0 = time.perf_counter()
-            stats = self.memory_llm.stats
-            calls0, ptok0, ctok0 = stats.calls, stats.prompt_tokens, stats.completion_tokens
-            have = {t.index for t in memory.store.get_turns(memory.user_id,
-                                                            session_id=session.id)}
-            for i, (ex, at) in enumerate(zip(session.exchanges, session.times(), strict=True),
-                                         1):
-                if i not in have:  # resumable mid-session too
-                    memory.record(ex.user, ex.assistant, session_id=session.id, at=at)
-            memory.end_session(session.id)
-            seconds = time.perf_counter() - t0
-            self.ingest_stats["sessions"][f"{memory.user_id}/{session.id}"] = {
-                "seconds": round(seconds, 1), "model_calls": stats.calls - calls0,
-                "prompt_tokens": stats.prompt_tokens - ptok0,
-                "completion_tokens": stats.completion_tokens - ctok0,
-                "turns": len(session.exchanges)}
+            seconds, used = record_session(
+                memory, self.memory_llm, session.id,
+                [(ex.user, ex.assistant, at)
+                 for ex, at in zip(session.exchanges, session.times(), strict=True)])
+            self.ingest_stats["sessions"][f"{memory.user_id}/{session.id}"] = session_stats(
+                seconds, used, len(session.exchanges))
             self.stats_path.parent.mkdir(parents=True, exist_ok=True)
             self.stats_path.write_text(json.dumps(self.ingest_stats, indent=1))
             self.log(f"  [{memory.user_id} {k}/{len(todo)}] {session.id}: "
                      f"{len(session.exchanges)} turns, {seconds:.0f} s "
-                     f"({stats.calls - calls0} model calls); elapsed {self.elapsed()}")
+                     f"({used.calls} model calls); elapsed {self.elapsed()}")
 
     def beyond(self, memory: MemoryManager, plan: Sequence[PlannedSession], n: int) -> bool:
         """Whether the store already holds distractor turns past checkpoint ``n``."""
@@ -765,7 +706,7 @@ class Bench:
         missing = 0
         for record in self.asked:
             if stale:  # the store is past n: only an earlier run's answer can stand
-                row = self.answers.any_prompt("memory_agent", form, n, record.id)
+                row = self.answers.latest(("memory_agent", form, n, record.id))
                 if row is None:
                     missing += 1
                 else:
@@ -871,9 +812,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="PrefEval folder, or a folder holding prefeval/ (default: "
                              "../shared/data)")
-    parser.add_argument("--cache", type=Path, default=HERE / "cache",
+    parser.add_argument("--cache", type=Path, default=CACHE,
                         help="cache root; the store and answers go to <cache>/prefeval-<model>")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "prefeval.json",
+    parser.add_argument("--out", type=Path, default=RESULTS / "prefeval.json",
                         help="results JSON (merged into); the table goes beside it as .md")
     parser.add_argument("--records", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
@@ -886,12 +827,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--limit-questions", type=int, default=None,
                         help="ask only the first K selected records' questions (smoke runs)")
     parser.add_argument("--config", default="{}", help="MemoryConfig overrides as JSON")
-    parser.add_argument("--model", default=None, help="model key or .gguf (default model)")
     parser.add_argument("--n-ctx", type=int, default=4096, help="reader context window")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="llama.cpp threads (default: all cores; 1 on a busy machine)")
-    parser.add_argument("--fake-llm", action="store_true",
-                        help="plumbing check: FakeLLM for memory, a lexical fake reader")
+    add_model_args(parser, fake_help="plumbing check: FakeLLM for memory, a lexical fake reader")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
                         help="no run: merge these results files (e.g. per-form runs made in "
                              "parallel with their own --cache and --out) into --out")
@@ -910,8 +847,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                         budget=args.budget, n_ctx=args.n_ctx, session_size=args.session_size,
                         limit_questions=args.limit_questions, seed=args.seed)
 
-    from ingest import cache_dir
-
     from memory_agent import ChromaStore, E5Embedder
 
     root = prefeval_dir(args.data)
@@ -925,12 +860,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     memory_llm: LLM
     reader: LLM
     if args.fake_llm:
-        memory_llm, reader = FakeLLM(), FakeLLM(responder=lexical_choice)
+        memory_llm, reader = make_llm(fake=True), FakeLLM(responder=lexical_choice)
         model_name = "fake"
     else:
-        from memory_agent import LlamaCppLLM
-
-        memory_llm = reader = LlamaCppLLM(args.model, n_ctx=args.n_ctx, n_threads=args.threads)
+        memory_llm = reader = make_llm(model=args.model, threads=args.threads, n_ctx=args.n_ctx)
         model_name = args.model or "default"
         print(f"reader and memory model: {reader.name}, n_ctx {args.n_ctx}, threads "
               f"{args.threads or 'all'} (loads on first use)", flush=True)
@@ -944,8 +877,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     new = bench.run()
     new["_run"] |= {"data": str(root), "cache": str(workdir),
                     "config_overrides": json.loads(args.config), **describe()}
-    existing = json.loads(args.out.read_text()) if args.out.exists() else {}
-    merged = merge_results(existing, new)
+    merged = merge_results(read_json(args.out), new)
     write_results(merged, args.out)
     print(render_table(merged))
     print(f"wrote {args.out} and {args.out.with_suffix('.md')} "

@@ -12,7 +12,7 @@ Methods (same embedder, same budget, all see only the recorded turns and the pro
 - ``hybrid``: dense and BM25 fused by reciprocal rank;
 - ``recency``: the latest turns.
 
-    python benchmarks/eval_retrieval.py --dataset locomo [--cache benchmarks/cache/locomo-default]
+    python -m benchmarks.eval_retrieval --dataset locomo [--cache benchmarks/cache/locomo-default]
 """
 
 from __future__ import annotations
@@ -21,24 +21,21 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from datasets import Conversation, load
-from ingest import DEFAULT_DATA, cache_dir, fully_ingested, turn_ids, user_id_for
-from machine import describe
-
-from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
+from benchmarks.datasets import Conversation, add_dataset_args, load
+from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, turn_ids, user_id_for
+from benchmarks.lib.models import reading_manager
+from benchmarks.lib.paths import RESULTS
+from benchmarks.lib.results import describe, read_json, write_json
+from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.retrieval import assemble, turn_item
 from memory_agent.core.text import words
 from memory_agent.core.types import MemoryContext, Turn
 
-HERE = Path(__file__).resolve().parent
 BUDGETS = (500, 1000, 2000)
 METHODS = ("tree", "dense", "bm25", "hybrid", "recency")
 
@@ -154,12 +151,9 @@ def evaluate(conv: Conversation, memory: MemoryManager, dia_map: dict[str, str],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dataset", choices=["locomo", "realtalk"], required=True)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="store made by ingest.py "
-                             "(default: benchmarks/cache/<dataset>-default)")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "retrieval.json")
+    add_dataset_args(parser)
+    add_store_arg(parser)
+    parser.add_argument("--out", type=Path, default=RESULTS / "retrieval.json")
     parser.add_argument("--config", default="{}",
                         help='MemoryConfig overrides for every method, as JSON, e.g. '
                              '\'{"profile_share": 0.2}\'')
@@ -167,7 +161,7 @@ def main() -> None:
                         "(default: the dataset name)")
     args = parser.parse_args()
     config = MemoryConfig(**json.loads(args.config))
-    cache = args.cache or cache_dir(HERE / "cache", args.dataset, "default")
+    cache = store_dir(args)
     conversations = load(args.dataset, args.data)
     store = ChromaStore.persistent(cache / "chroma")
     embedder = E5Embedder()
@@ -179,8 +173,7 @@ def main() -> None:
     evaluated: list[str] = []
     for conv in conversations:
         user = user_id_for(conv.id)
-        memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
-                               background=False, resume=False, config=config)
+        memory = reading_manager(user, store, embedder, config)
         if not fully_ingested(store, conv):
             print(f"skipping {args.dataset}/{user}: not fully ingested "
                   "(run ingest.py to finish it)", flush=True)
@@ -202,7 +195,7 @@ def main() -> None:
                 entry["node_covers_evidence"] = round(cell["node_cover_sum"] / n, 4)
             table[method][budget] = entry
     key = args.label or args.dataset
-    existing = json.loads(args.out.read_text()) if args.out.exists() else {}
+    existing = read_json(args.out)
     existing[key] = table
     existing.setdefault("_runs", {})[key] = {
         "cache": str(cache), "config_overrides": json.loads(args.config),
@@ -210,8 +203,7 @@ def main() -> None:
         "mean_method_seconds": {m: round(statistics.fmean(v), 4) for m, v in timings.items()},
         **describe(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(existing, indent=2) + "\n")
+    write_json(args.out, existing, indent=2)
     print("method   " + "  ".join(f"B={b:>5}" for b in BUDGETS))
     for method in METHODS:
         print(f"{method:8} " + "  ".join(f"{table[method][str(b)]['evidence_recall']:.3f}  "

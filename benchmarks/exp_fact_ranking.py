@@ -7,22 +7,17 @@ how often the context holds a profile fact learned from the record's reveal sess
 reveal turn itself, or either. This measures retrieval only; accuracy needs the reader
 (``eval_prefeval.py``).
 
-    python benchmarks/exp_fact_ranking.py --store benchmarks/cache/prefeval-default \\
+    python -m benchmarks.exp_fact_ranking --store benchmarks/cache/prefeval-default \\
         --form explicit --budget 1000 --out benchmarks/results/fact_ranking.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from eval_prefeval import (
-    DEFAULT_DATA,
+from benchmarks.eval_prefeval import (
     load_records,
     prefeval_dir,
     recall_query,
@@ -30,10 +25,10 @@ from eval_prefeval import (
     session_id_for,
     shuffle_options,
 )
-from machine import describe
-
-from memory_agent import ChromaStore, E5Embedder, MemoryManager
-from memory_agent.backends.llm.fake import FakeLLM
+from benchmarks.lib.models import reading_manager
+from benchmarks.lib.paths import DEFAULT_DATA
+from benchmarks.lib.results import describe, write_json
+from memory_agent import ChromaStore, E5Embedder
 from memory_agent.core.config import MemoryConfig
 
 
@@ -54,9 +49,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     embedder = E5Embedder()
     results: dict[str, object] = {}
     for by_meaning in (False, True):
-        memory = MemoryManager(user_id=f"prefeval-{args.form}", store=store, llm=FakeLLM(),
-                               embedder=embedder, background=False, resume=False,
-                               config=MemoryConfig(rank_facts_by_meaning=by_meaning))
+        memory = reading_manager(f"prefeval-{args.form}", store, embedder,
+                                 MemoryConfig(rank_facts_by_meaning=by_meaning))
         facts = memory.profile().facts
         fact_hit = turn_hit = either = with_fact = 0
         for k, record in enumerate(records, 1):
@@ -84,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["_run"] = {"store": str(args.store), "form": args.form, "budget": args.budget,
                        **describe()}
     if args.out:
-        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        write_json(args.out, results)
         print(f"wrote {args.out}")
 
 

@@ -8,7 +8,7 @@ bound on what session summaries can add). ``+nodes`` variants also spend ``node_
 the budget on the chosen sessions' summaries, as ``recall`` does. Evidence recall as in
 ``eval_retrieval.py``; needs a store made by ``ingest.py``.
 
-    python benchmarks/exp_session_fusion.py --dataset locomo \
+    python -m benchmarks.exp_session_fusion --dataset locomo \
         --config '{"profile_share": 0.2, "node_share": 0.1}'
 """
 
@@ -16,23 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from datasets import load
-from eval_retrieval import BM25, BUDGETS, evidence_hits, rrf
-from ingest import DEFAULT_DATA, cache_dir, fully_ingested, user_id_for
-from machine import describe
-
-from memory_agent import ChromaStore, E5Embedder, FakeLLM, MemoryConfig, MemoryManager
+from benchmarks.datasets import add_dataset_args, load
+from benchmarks.eval_retrieval import BM25, BUDGETS, evidence_hits, rrf
+from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, user_id_for
+from benchmarks.lib.models import reading_manager
+from benchmarks.lib.paths import RESULTS
+from benchmarks.lib.results import describe, read_json, write_json
+from memory_agent import ChromaStore, E5Embedder, MemoryConfig
 from memory_agent.core.retrieval import assemble, node_item, turn_item
 from memory_agent.core.text import overlap
-
-HERE = Path(__file__).resolve().parent
 
 
 def fuse(dense: list[int], lexical: list[int], session_of: list[str],
@@ -50,19 +46,18 @@ def fuse(dense: list[int], lexical: list[int], session_of: list[str],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=["locomo", "realtalk"], required=True)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    add_dataset_args(parser)
+    add_store_arg(parser)
     parser.add_argument("--config", default="{}")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "session_fusion.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "session_fusion.json")
     args = parser.parse_args()
     cfg = MemoryConfig(**json.loads(args.config))
-    store = ChromaStore.persistent(cache_dir(HERE / "cache", args.dataset, "default") / "chroma")
+    store = ChromaStore.persistent(store_dir(args) / "chroma")
     embedder = E5Embedder()
     sums: dict[str, dict[int, list[float]]] = {}
     for conv in load(args.dataset, args.data):
         user = user_id_for(conv.id)
-        memory = MemoryManager(user_id=user, store=store, llm=FakeLLM(), embedder=embedder,
-                               background=False, resume=False, config=cfg)
+        memory = reading_manager(user, store, embedder, cfg)
         if not fully_ingested(store, conv):
             print(f"skipping {user}: not fully ingested", flush=True)
             memory.close()
@@ -72,7 +67,7 @@ def main() -> None:
         index_of = {t.id: i for i, t in enumerate(turns)}
         session_of = [t.session_id for t in turns]
         bm25 = BM25([t.text() for t in turns])
-        tree_index = memory._tree_index()  # benchmark-only peek at the loaded tree
+        tree_index = memory.tree_index()  # the index recall descends (read-only)
         sessions = [n for n in tree_index.tree.nodes if n.level == 1]
         profile = memory.profile()
         for qa in conv.qa:
@@ -120,10 +115,10 @@ def main() -> None:
         memory.close()
     table = {name: {str(b): {"evidence_recall": round(s / n, 4), "n": int(n)}
                     for b, (s, n) in cells.items()} for name, cells in sorted(sums.items())}
-    existing = json.loads(args.out.read_text()) if args.out.exists() else {}
+    existing = read_json(args.out)
     existing[args.dataset] = {**table, "_run": {"config_overrides": json.loads(args.config),
                                                 **describe()}}
-    args.out.write_text(json.dumps(existing, indent=1) + "\n")
+    write_json(args.out, existing)
     for name, cells in table.items():
         print(f"{name:16} " + "  ".join(f"{cells[str(b)]['evidence_recall']:.3f}"
                                          for b in BUDGETS))

@@ -9,7 +9,7 @@ writes next to them:
 - ``prefeval.png`` (accuracy versus distractor turns, per system and form).
 
     pip install -e ".[bench]"    # matplotlib, for the plots
-    python benchmarks/report.py
+    python -m benchmarks.report
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.lib.paths import RESULTS
+
 DATASETS = ("locomo", "realtalk")
 
 
@@ -152,7 +153,7 @@ def plots(results: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, default=HERE / "results")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args()
     for name, render in (("retrieval", retrieval_markdown), ("latency", latency_markdown),

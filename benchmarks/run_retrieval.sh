@@ -13,15 +13,15 @@ py=".venv/bin/python"
 split='{"profile_share": 0.2, "node_share": 0.1}'
 for dataset in locomo realtalk; do
   echo "==> $dataset: ingest"
-  "$py" benchmarks/ingest.py --dataset "$dataset" --data "$data" --threads "$threads"
+  "$py" -m benchmarks.ingest --dataset "$dataset" --data "$data" --threads "$threads"
   echo "==> $dataset: evidence recall"
-  "$py" benchmarks/eval_retrieval.py --dataset "$dataset" --data "$data"
-  "$py" benchmarks/eval_retrieval.py --dataset "$dataset" --data "$data" --config "$split" \
+  "$py" -m benchmarks.eval_retrieval --dataset "$dataset" --data "$data"
+  "$py" -m benchmarks.eval_retrieval --dataset "$dataset" --data "$data" --config "$split" \
     --label "$dataset (profile_share 0.2, node_share 0.1)"
   echo "==> $dataset: answer F1"
-  "$py" benchmarks/eval_answers.py --dataset "$dataset" --data "$data" --threads "$threads"
+  "$py" -m benchmarks.eval_answers --dataset "$dataset" --data "$data" --threads "$threads"
 done
 echo "==> latency"
-"$py" benchmarks/bench_latency.py --sizes 100 1000 10000 --queries 60
+"$py" -m benchmarks.bench_latency --sizes 100 1000 10000 --queries 60
 echo "==> tables and plots"
-"$py" benchmarks/report.py
+"$py" -m benchmarks.report

@@ -30,10 +30,12 @@ from memory_agent.core.types import (
 )
 from memory_agent.engine.inspection import SessionOverview, UserSummary
 from memory_agent.engine.manager import MemoryManager
+from memory_agent.engine.profile_update import ProfileUpdate
+from memory_agent.engine.sessions import SessionClock
 from memory_agent.engine.structured import generate_structured
-from memory_agent.engine.updater import ProfileUpdate
 from memory_agent.engine.worker import JobFailure, JobRecord
 from memory_agent.errors import (
+    ConfirmationRequiredError,
     EmptyMessageError,
     InvalidIdError,
     InvalidInputError,
@@ -79,6 +81,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LLM",
     "ChromaStore",
+    "ConfirmationRequiredError",
     "E5Embedder",
     "Embedder",
     "EmptyMessageError",
@@ -118,6 +121,7 @@ __all__ = [
     "RecallTrace",
     "Rejected",
     "ScoreParts",
+    "SessionClock",
     "SessionInfo",
     "SessionOverview",
     "SessionStateError",

@@ -66,6 +66,11 @@ class UnknownUserError(NotFoundError):
 class UnknownSessionError(NotFoundError):
     """No turn was recorded for this session."""
 
+    @classmethod
+    def no_turns(cls, user_id: str, session_id: str) -> UnknownSessionError:
+        """The error for a session of ``user_id`` that has no recorded turn."""
+        return cls(f"no turns recorded for session {session_id!r} of user {user_id!r}")
+
 
 class ProfileError(MemoryAgentError):
     """Base class of profile document errors."""

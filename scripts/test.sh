@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Set up (first run only) and run every test, including those on the real local model
-# and real Chroma (embedded and server). Extra arguments go to pytest.
+# and real Chroma (embedded and server). Extra arguments go to pytest, e.g. one lane alone
+# (every test is in exactly one; see docs/testing.md):
+#   bash scripts/test.sh -m unit          # fakes only, seconds
+#   bash scripts/test.sh -m integration   # real Chroma (embedded, server) and E5
+#   bash scripts/test.sh -m real          # the real local model; slow
+#   bash scripts/test.sh -m crash         # crash trials (tests/test_crash_*.py)
+#   bash scripts/test.sh -m packaging     # wheel built and installed in a clean venv
+#   bash scripts/test.sh -m "not real"    # everything but the real model
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh local,dev,inspect

@@ -1,4 +1,6 @@
-"""Shared fixtures: fakes for fast unit tests (no model, no database)."""
+"""Shared fixtures: fakes for fast unit tests (no model, no database); the test lanes
+(``unit``, ``integration``, ``real``, ``crash``, ``packaging``: see tests/lanes.py and
+docs/testing.md) are assigned here, for tests/ and integrations/langchain/tests alike."""
 
 from __future__ import annotations
 
@@ -15,6 +17,18 @@ from memory_agent.core.embedder import Embedder
 from memory_agent.engine.manager import MemoryManager
 
 from .fakes import TaskLLM
+from .lanes import assign, guard_unit
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the lane markers added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    assign(config, items)
+
+
+@pytest.fixture(autouse=True)
+def _unit_uses_no_real_backends(request: pytest.FixtureRequest,
+                                monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield from guard_unit(request, monkeypatch)
 
 
 @pytest.fixture

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-from datasets import QA, Conversation, Message, Session
-from eval_answers import (
+from benchmarks.datasets import QA, Conversation, Message, Session
+from benchmarks.eval_answers import (
     NOT_AVAILABLE,
     history_lines,
     latest_that_fit,

@@ -7,7 +7,6 @@ real MemoryManager with a scripted fake model.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks import eval_msc as msc
 from memory_agent import HashingEmbedder, InMemoryStore, MemoryManager
 
 from .fakes import TaskLLM, scripted_extraction
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import eval_msc as msc
 
 
 def _record() -> dict[str, Any]:

@@ -3,39 +3,25 @@ fakes (in-memory store, hashing embedder, scripted memory model, lexical fake re
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from benchmarks import eval_prefeval as ep
+from benchmarks.lib.paths import DEFAULT_DATA
+from benchmarks.lib.stats import wilson
 from memory_agent.backends.embeddings import HashingEmbedder
 from memory_agent.backends.llm.fake import FakeLLM
 from memory_agent.backends.store.memory import InMemoryStore
 
 from .fakes import TaskLLM
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "prefeval"
-
-
-def _load() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # the harness imports benchmarks/machine.py
-    spec = importlib.util.spec_from_file_location("eval_prefeval", BENCH / "eval_prefeval.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_prefeval"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ep = _load()
+REAL_DATA = DEFAULT_DATA / "prefeval"
 
 
 def record(rid: str, options: tuple[str, ...] = ("right", "w1", "w2", "w3"),
@@ -105,12 +91,12 @@ def test_parse_choice_by_quoted_option_text() -> None:
 
 
 def test_wilson_interval() -> None:
-    lo, hi = ep.wilson(5, 10)
+    lo, hi = wilson(5, 10)
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
-    assert ep.wilson(0, 10) == (0.0, pytest.approx(0.2775, abs=1e-4))
-    lo, hi = ep.wilson(40, 40)
+    assert wilson(0, 10) == (0.0, pytest.approx(0.2775, abs=1e-4))
+    lo, hi = wilson(40, 40)
     assert lo == pytest.approx(0.9124, abs=1e-4) and hi == 1.0
-    assert ep.wilson(0, 0) == (0.0, 1.0)
+    assert wilson(0, 0) == (0.0, 1.0)
 
 
 def test_cell_counts_accuracy_and_tokens() -> None:
@@ -120,7 +106,7 @@ def test_cell_counts_accuracy_and_tokens() -> None:
     c = ep.cell(rows)
     assert c["accuracy"] == pytest.approx(0.6667, abs=1e-4) and c["n"] == 3
     assert c["prompt_tokens"] == 200.0 and c["unparsed"] == 1 and c["context_tokens"] == 50
-    assert c["ci95"] == [round(x, 4) for x in ep.wilson(2, 3)]
+    assert c["ci95"] == [round(x, 4) for x in wilson(2, 3)]
 
 
 # -- histories --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ def lines(capsys) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.integration  # alice's data dir: real Chroma and E5
 def test_global_options_are_accepted_after_the_subcommand(data_dir, capsys):
     assert main(["profile", "show", "--user", "alice", "--data-dir", str(data_dir)]) == 0
     assert "Diet: vegetarian" in lines(capsys)
@@ -41,6 +42,7 @@ def test_every_option_has_help_and_subcommands_have_their_own(capsys):
     assert "Print the profile document" in out and "--json" in out
 
 
+@pytest.mark.integration  # alice's data dir: real Chroma and E5
 def test_users_lists_counts(data_dir, capsys):
     assert run(data_dir, "users", "--json") == 0
     [row] = json.loads(lines(capsys))
@@ -48,6 +50,7 @@ def test_users_lists_counts(data_dir, capsys):
     assert row["facts"] == 2
 
 
+@pytest.mark.integration  # alice's data dir: real Chroma and E5
 def test_json_on_read_commands(data_dir, capsys):
     assert run(data_dir, "profile", "show", "--user", "alice", "--json") == 0
     facts = json.loads(lines(capsys))["facts"]
@@ -59,6 +62,7 @@ def test_json_on_read_commands(data_dir, capsys):
     assert json.loads(lines(capsys))["problems"] == []
 
 
+@pytest.mark.integration  # alice's data dir: real Chroma and E5
 def test_export_then_import_as_another_user(data_dir, tmp_path, capsys):
     out = tmp_path / "alice-archive"
     assert run(data_dir, "export", "alice", str(out)) == 0
@@ -69,6 +73,7 @@ def test_export_then_import_as_another_user(data_dir, tmp_path, capsys):
     assert "InvalidInputError" in capsys.readouterr().err
 
 
+@pytest.mark.integration  # alice's data dir: real Chroma and E5
 def test_forget_needs_confirmation(data_dir, capsys):
     assert run(data_dir, "forget", "--user", "alice") == 2  # no terminal, no --yes
     assert "not confirmed" in capsys.readouterr().err

@@ -37,10 +37,7 @@ def test_crash_between_session_record_and_turns_reuses_no_index(
     first = manager(tmp_path, store)
     first.record("one", "ok", session_id="s1")
     first.sessions()  # stored
-    first._closing = True  # stop the ingest thread: the test drives the drain
-    first._ingest_wanted.set()
-    assert first._ingester is not None
-    first._ingester.join()
+    first.ingestion.stop()  # stop the ingest thread: the test drives the drain
     first.record("two", "ok", session_id="s1")
     turns_col = store.collection("turns")
     real_add = turns_col.add
@@ -52,7 +49,7 @@ def test_crash_between_session_record_and_turns_reuses_no_index(
 
     monkeypatch.setattr(turns_col, "add", die)
     with pytest.raises(StoreError):  # the session record is written, the turn is not
-        first._drain_turns()
+        first.ingestion.drain()
     monkeypatch.undo()
     second = manager(tmp_path, store)  # a restart: drains the journal
     turn = second.record("three", "ok", session_id="s1")

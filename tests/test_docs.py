@@ -73,7 +73,7 @@ def command_lines() -> list[object]:
     for page in PAGES:
         for code in blocks(page, "bash"):
             for line in code.splitlines():
-                line = line.split("  #")[0].strip()
+                line = re.split(r"\s#", line)[0].strip()
                 if line.startswith("memory-agent "):
                     lines.append(pytest.param(line, id=f"{page.name}:{line[13:50]}"))
     return lines

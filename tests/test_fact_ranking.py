@@ -91,9 +91,9 @@ def test_recall_picks_the_fact_that_means_what_the_question_asks(by_meaning, wit
 def test_forget_clears_the_fact_vectors(with_profile):
     memory = with_profile(ConceptEmbedder(CONCEPTS))
     memory.recall(QUESTION, token_budget=150)
-    assert len(memory._fact_vectors) > 0
+    assert len(memory.indexes.fact_vectors) > 0
     memory.forget()
-    assert len(memory._fact_vectors) == 0
+    assert len(memory.indexes.fact_vectors) == 0
 
 
 def test_hashing_embedder_still_ranks_by_shared_words(with_profile):

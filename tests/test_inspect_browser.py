@@ -11,7 +11,7 @@ import pytest
 
 from .browser import Browser, why_not
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.integration]  # a browser: not the fast lane
 if why_not() is not None:
     pytest.skip(f"no headless browser here: {why_not()}", allow_module_level=True)
 

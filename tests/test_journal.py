@@ -71,8 +71,7 @@ def test_end_session_sees_journaled_turns(tmp_path):
 def test_forget_leaves_no_text_in_the_journal_file(tmp_path):
     path = tmp_path / "j.sqlite3"
     memory = manager(InMemoryStore(), TurnJournal(path))
-    memory._closing = True  # stop ingesting so the turn stays in the journal
-    memory._ingest_wanted.set()
+    memory.ingestion.stop()  # stop ingesting so the turn stays in the journal
     memory.record("my secret word is xylophone", "ok", session_id="s1")
     memory.forget()
     memory.close()

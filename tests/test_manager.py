@@ -140,7 +140,7 @@ def test_invalid_model_output_raises_and_leaves_profile_untouched(make_manager):
     memory = make_manager(llm=TaskLLM(EXTRACTIONS))
     two_sessions(memory)
     before = memory.store.get_profile("alice")
-    memory.llm = memory._backends.llm = FakeLLM(responder=lambda m, s: "not json {" if s else "sum")
+    memory.llm = FakeLLM(responder=lambda m, s: "not json {" if s else "sum")
     memory.record("I now eat fish again.", "Noted.", session_id="s9", at=T0 + timedelta(days=9))
     with pytest.raises(ModelOutputError):
         memory.end_session("s9")

@@ -143,10 +143,10 @@ def test_extracted_values_the_user_said_stay_one_clean_fact(value: str, slot: st
 @FUZZ
 @given(raw=text_outputs())
 def test_summaries_are_cleaned_or_refused(raw: str) -> None:
-    from memory_agent.engine.updater import _one_paragraph
+    from memory_agent.engine.summaries import one_paragraph
 
     try:
-        out = _one_paragraph(raw, 220)
+        out = one_paragraph(raw, 220)
     except ModelOutputError:
         assert not any(ch.isalnum() for ch in raw)
         return

@@ -190,7 +190,7 @@ def test_compaction_merges_that_glue_fields_or_invent_are_ignored():
 
     from memory_agent.backends.tokens import count_tokens
     from memory_agent.core.profile import Fact
-    from memory_agent.engine.updater import bad_merge
+    from memory_agent.engine.compaction import bad_merge
 
     def fact(i: int, section: str, slot: str, text: str) -> Fact:
         return Fact(f"f{i}", section, text, ("s#1",), date(2026, 1, 1), slot=slot)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ENV_HOME = "MEMORY_AGENT_HOME"
 ENV_CHROMA_URL = "MEMORY_AGENT_CHROMA_URL"
+STATEMENTS_PER_SESSION = 6  # the default of MemoryConfig.statements_per_session
 
 
 def default_data_dir() -> Path:
@@ -34,7 +35,7 @@ class MemoryConfig(BaseModel):
     profile_token_budget: int = Field(default=2000, ge=200, le=32000)
     # also keep up to this many of a session's first-person statements verbatim ("I have a
     # doctor for a husband"; statements.py); 0 = only the model's field extraction
-    statements_per_session: int = Field(default=6, ge=0, le=50)
+    statements_per_session: int = Field(default=STATEMENTS_PER_SESSION, ge=0, le=50)
     # recall
     default_recall_budget: int = Field(default=1500, ge=50)
     # most of a recall budget the profile may take
@@ -57,6 +58,9 @@ class MemoryConfig(BaseModel):
     # how often (at most) recall checks the store for turns other processes wrote or deleted
     # (the in-memory turn index; see turn_index.py); 0 = before every recall
     turn_index_refresh_seconds: float = Field(default=5.0, ge=0, le=86400)
+    # sessions: a conversation idle for longer than this ends its session at its next turn
+    # and goes on in a new one (MemoryManager.session_for, SessionClock); None = never
+    session_idle_seconds: float | None = Field(default=None, gt=0)
     # tree
     fanout: int = Field(default=8, ge=2, le=64)
     period: Literal["month", "week", "none"] = "month"

@@ -22,78 +22,50 @@ of the text marks a fact that was inferred rather than stated, with its evidence
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
+from memory_agent.core.facts import (
+    FACT_ID_PATTERN,
+    FACT_ID_RE,
+    MAX_FACT_CHARS,
+    MAX_SOURCES,
+    SOURCE_RE,
+    SPECIAL_SOURCES,
+    fact_from_line,
+    without_braces,
+)
+from memory_agent.core.facts import (
+    Fact as Fact,  # the profile's unit: importable from here too
+)
 from memory_agent.errors import ProfileBudgetError, ProfileError, ProfileParseError
 
-SECTIONS: tuple[str, ...] = (
+SectionName = Literal[
     "About",
     "Preferences",
     "Routines and schedule",
     "Goals",
     "Communication style",
     "Standing instructions",
-)
-STANDING = "Standing instructions"
+]
+SECTIONS: tuple[SectionName, ...] = get_args(SectionName)  # in the order they are rendered
+STANDING: SectionName = "Standing instructions"
 # the slot of a user's own words kept verbatim (statements.py): the least protected facts
 STATEMENT_SLOT = "said"
-SPECIAL_SOURCES = frozenset({"edit", "tool", "import"})
 TITLE = "# Profile"
 HELP_COMMENT = (
     "<!-- One fact per bullet. Keep the {#...} marker to keep a fact's provenance; "
     "a bullet without one is a new fact. -->"
 )
 
-_SECTION_LOOKUP = {s.lower(): s for s in SECTIONS}
-_SECTION_ORDER = {s: i for i, s in enumerate(SECTIONS)}
-_MARKER_RE = re.compile(r"\s*\{#(?P<body>[^{}]*)\}\s*$")
-_INFERRED_RE = re.compile(r"\s*_\(inferred(?::\s*(?P<evidence>[^()]*?))?\)_\s*$")
-_FACT_ID_RE = re.compile(r"^f[1-9][0-9]{0,5}$")
-_SOURCE_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,128}#[1-9][0-9]*(\+[1-9][0-9]*)*$")
-_SLOT_RE = re.compile(r"^[a-z_]{1,32}$")
-MAX_FACT_CHARS = 400
+_SECTION_LOOKUP: dict[str, str] = {s.lower(): s for s in SECTIONS}
+_SECTION_ORDER: dict[str, int] = {s: i for i, s in enumerate(SECTIONS)}
 
 TokenCounter = Callable[[str], int]
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One fact of the profile, with its provenance."""
-
-    id: str
-    section: str
-    text: str
-    sources: tuple[str, ...]  # turn ids ("day-1#3") or "edit" / "tool" / "import"
-    learned: date
-    inferred: bool = False
-    evidence: str = ""
-    confidence: int = 1
-    supersedes: tuple[str, ...] = ()
-    slot: str = ""
-
-    def marker(self) -> str:
-        parts = [f"#{self.id}"]
-        if self.slot:
-            parts.append(f"slot={self.slot}")
-        parts.append(f"src={format_sources(self.sources)}")
-        parts.append(f"learned={self.learned.isoformat()}")
-        if self.confidence != 1:
-            parts.append(f"conf={self.confidence}")
-        if self.supersedes:
-            parts.append(f"was={'+'.join(self.supersedes)}")
-        return "{" + " ".join(parts) + "}"
-
-    def render(self) -> str:
-        text = self.text
-        if self.inferred:
-            text += f" _(inferred: {self.evidence})_" if self.evidence else " _(inferred)_"
-        return f"- {text} {self.marker()}"
 
 
 @dataclass(frozen=True)
@@ -118,7 +90,7 @@ class ProfileDocument:
 
     def next_id(self, taken: Iterable[str] = ()) -> str:
         used = [*(f.id for f in self.facts), *(s for f in self.facts for s in f.supersedes), *taken]
-        numbers = [int(i[1:]) for i in used if _FACT_ID_RE.match(i)]
+        numbers = [int(i[1:]) for i in used if FACT_ID_RE.match(i)]
         return f"f{max(numbers, default=0) + 1}"
 
     def render(self) -> str:
@@ -130,124 +102,9 @@ class ProfileDocument:
                 lines += ["", f"## {name}", *(f.render() for f in facts)]
         return "\n".join(lines) + "\n"
 
-    def render_facts(self, facts: Sequence[Fact] | None = None) -> str:
-        """Compact rendering without markers (for model prompts)."""
-        chosen = self.facts if facts is None else facts
-        lines = []
-        for name in SECTIONS:
-            items = [f for f in chosen if f.section == name]
-            if items:
-                lines.append(f"{name}:")
-                lines += [f"- {f.text}" for f in items]
-        return "\n".join(lines)
-
     def is_empty(self) -> bool:
         return not self.facts
 
-
-def format_sources(sources: Sequence[str]) -> str:
-    """``("day-1#3", "day-1#5", "day-2#1")`` -> ``"day-1#3+5,day-2#1"``."""
-    grouped: dict[str, list[str]] = {}
-    for src in sources:
-        if src in SPECIAL_SOURCES:
-            grouped.setdefault(src, [])
-            continue
-        session, _, index = src.rpartition("#")
-        grouped.setdefault(session, []).append(index)
-    out = []
-    for session, indexes in grouped.items():
-        out.append(session if session in SPECIAL_SOURCES else f"{session}#{'+'.join(indexes)}")
-    return ",".join(out)
-
-
-def parse_sources(value: str) -> tuple[str, ...]:
-    """Inverse of :func:`format_sources`; raises ValueError on malformed input."""
-    sources: list[str] = []
-    for chunk in value.split(","):
-        if chunk in SPECIAL_SOURCES:
-            sources.append(chunk)
-            continue
-        if not _SOURCE_RE.match(chunk):
-            msg = (f"bad source {chunk!r} "
-                   "(expected SESSION#TURN, e.g. day-1#3+5, or edit/tool/import)")
-            raise ValueError(msg)
-        session, _, indexes = chunk.rpartition("#")
-        sources += [f"{session}#{i}" for i in indexes.split("+")]
-    if not sources:
-        msg = "empty src"
-        raise ValueError(msg)
-    return tuple(dict.fromkeys(sources))
-
-
-def _parse_marker(body: str) -> dict[str, str]:
-    tokens = body.split()
-    if not tokens or not _FACT_ID_RE.match(tokens[0]):
-        msg = "a marker starts with a fact id like {#f3 ...}"
-        raise ValueError(msg)
-    fields = {"id": tokens[0]}
-    for token in tokens[1:]:
-        key, sep, value = token.partition("=")
-        if not sep or key not in {"slot", "src", "learned", "conf", "was"} or not value:
-            msg = f"unknown marker field {token!r} (known: slot, src, learned, conf, was)"
-            raise ValueError(msg)
-        if key in fields:
-            msg = f"marker field {key!r} given twice"
-            raise ValueError(msg)
-        fields[key] = value
-    for required in ("src", "learned"):
-        if required not in fields:
-            msg = f"marker lacks {required}="
-            raise ValueError(msg)
-    return fields
-
-
-def _fact_from_line(text: str, section: str, today: date) -> Fact | None:
-    """A Fact from a bullet's text; None id means a new fact (no marker)."""
-    marker = _MARKER_RE.search(text)
-    fields: dict[str, str] = {}
-    if marker:
-        fields = _parse_marker(marker.group("body"))
-        text = text[: marker.start()]
-    inferred = _INFERRED_RE.search(text)
-    evidence = ""
-    if inferred:
-        evidence = (inferred.group("evidence") or "").strip()
-        text = text[: inferred.start()]
-    text = text.strip()
-    if not text:
-        msg = "a fact has no text"
-        raise ValueError(msg)
-    if "{" in text or "}" in text:
-        msg = "a fact's text cannot contain { or } (a malformed marker?)"
-        raise ValueError(msg)
-    if len(text) > MAX_FACT_CHARS:
-        msg = f"a fact is longer than {MAX_FACT_CHARS} characters"
-        raise ValueError(msg)
-    if not fields:
-        return Fact(id="", section=section, text=text, sources=("edit",), learned=today,
-                    inferred=bool(inferred), evidence=evidence)
-    slot = fields.get("slot", "")
-    if slot and not _SLOT_RE.match(slot):
-        msg = f"bad slot {slot!r}"
-        raise ValueError(msg)
-    try:
-        learned = date.fromisoformat(fields["learned"])
-    except ValueError:
-        msg = f"bad date learned={fields['learned']!r} (expected YYYY-MM-DD)"
-        raise ValueError(msg) from None
-    conf_text = fields.get("conf", "1")
-    if not conf_text.isdigit() or int(conf_text) < 1:
-        msg = f"bad conf={conf_text!r} (a whole number >= 1)"
-        raise ValueError(msg)
-    was = tuple(fields["was"].split("+")) if "was" in fields else ()
-    if any(not _FACT_ID_RE.match(w) for w in was):
-        msg = f"bad was={fields['was']!r} (fact ids joined by +)"
-        raise ValueError(msg)
-    return Fact(
-        id=fields["id"], section=section, text=text, sources=parse_sources(fields["src"]),
-        learned=learned, inferred=bool(inferred), evidence=evidence,
-        confidence=int(conf_text), supersedes=was, slot=slot,
-    )
 
 
 def parse_profile(
@@ -294,7 +151,7 @@ def parse_profile(
                     "a fact must be under a '## Section' heading", line_number=number, line=line
                 )
             try:
-                fact = _fact_from_line(stripped[2:], section, today)
+                fact = fact_from_line(stripped[2:], section, today)
             except ValueError as error:
                 raise ProfileParseError(str(error), line_number=number, line=line) from None
             assert fact is not None
@@ -321,10 +178,6 @@ def parse_profile(
 # --- edits ---------------------------------------------------------------------------
 
 EditOp = Literal["add", "update", "supersede", "remove", "confirm"]
-SectionName = Literal[
-    "About", "Preferences", "Routines and schedule", "Goals",
-    "Communication style", "Standing instructions",
-]
 
 
 class ProfileEdit(BaseModel):
@@ -340,10 +193,10 @@ class ProfileEdit(BaseModel):
     model_config = {"extra": "forbid"}
 
     op: EditOp
-    fact_id: str | None = Field(default=None, pattern=r"^f[1-9][0-9]{0,5}$")
+    fact_id: str | None = Field(default=None, pattern=FACT_ID_PATTERN)
     section: SectionName | None = None
     text: str | None = Field(default=None, min_length=1, max_length=MAX_FACT_CHARS)
-    sources: list[str] = Field(default_factory=list, max_length=32)
+    sources: list[str] = Field(default_factory=list, max_length=MAX_SOURCES)
     inferred: bool = False
     evidence: str = Field(default="", max_length=200)
     slot: str = Field(default="", pattern=r"^[a-z_]{0,32}$")
@@ -354,14 +207,14 @@ class ProfileEdit(BaseModel):
     def _one_line(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        cleaned = " ".join(value.replace("{", "(").replace("}", ")").split())
+        cleaned = " ".join(without_braces(value).split())
         return cleaned
 
     @field_validator("sources")
     @classmethod
     def _valid_sources(cls, value: list[str]) -> list[str]:
         for src in value:
-            if src not in SPECIAL_SOURCES and not _SOURCE_RE.match(src):
+            if src not in SPECIAL_SOURCES and not SOURCE_RE.match(src):
                 msg = f"bad source {src!r}"
                 raise ValueError(msg)
         return value

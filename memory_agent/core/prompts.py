@@ -6,6 +6,8 @@ with records shown as short integers rather than ids.
 
 from __future__ import annotations
 
+from memory_agent.core.fields import FIELDS
+
 SUMMARIZE_SESSION_SYSTEM = (
     "You write concise, factual summaries of conversations for a memory system. "
     "Keep every name, place, date, time, number and decision exactly as said. "
@@ -39,25 +41,8 @@ EXTRACT_PROFILE_SYSTEM = (
     "Values are short phrases in the user's words."
 )
 
-# One line per field of ``extraction.SessionFacts`` (same names, same order; a test checks it).
-PROFILE_FIELD_DESCRIPTIONS: dict[str, str] = {
-    "name": "the user's own first name",
-    "age": "the user's own age",
-    "location": "the city or country where the user lives",
-    "occupation": "the user's job",
-    "family": "the user's partner, children or parents, with names and ages",
-    "pets": "the user's animals",
-    "diet": "what the user eats or avoids (vegetarian, vegan, allergies)",
-    "health": "the user's conditions or injuries",
-    "hobbies": "activities the user does for fun or sport",
-    "likes": "things the user enjoys",
-    "dislikes": "things the user avoids or dislikes",
-    "schedule": "the user's routines, with days or times",
-    "goals": "what the user is working towards",
-    "answer_style": "how the user wants answers (length, tone, format)",
-    "standing_instruction": "a rule the user asks the assistant to always follow",
-    "other": "any other lasting fact about the user",
-}
+# One line per field, in the form's order: the descriptions of the field table (fields.py).
+PROFILE_FIELD_DESCRIPTIONS: dict[str, str] = {f.name: f.description for f in FIELDS}
 
 EXTRACT_PROFILE_FIELDS = "Fields:\n" + "\n".join(
     f"- {name}: {description}" for name, description in PROFILE_FIELD_DESCRIPTIONS.items()

@@ -17,39 +17,18 @@ room the extracted facts leave free.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
-from memory_agent.core.extraction import SECOND_PERSON, looks_like_injection
+from memory_agent.core.config import STATEMENTS_PER_SESSION
+from memory_agent.core.extraction import looks_like_injection
+from memory_agent.core.facts import without_braces
 from memory_agent.core.profile import STATEMENT_SLOT, ProfileDocument, ProfileEdit, is_statement
-from memory_agent.core.text import content_words
+from memory_agent.core.rules import RULES
+from memory_agent.core.text import content_words, sentences
 from memory_agent.core.types import Turn
 
-MAX_STATEMENTS_PER_SESSION = 6
 MIN_WORDS, MAX_WORDS = 3, 25
 MAX_CHARS = 200
-
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_ABBREVIATION = re.compile(r"\b(Dr|Mr|Mrs|Ms|Mx|St|Jr|Sr|Prof|Mt|vs|etc|approx)\.", re.IGNORECASE)
-_INTERJECTION = re.compile(
-    r"^(?:(?:and|but|so|also|well|oh|ah|yes|yeah|yep|no|nope|haha|hah|lol|actually|honestly|"
-    r"sure|ok|okay|wow|hmm|right|true|indeed)\b[\s,!.-]*)+", re.IGNORECASE)
-# a statement starts with the user as its subject ("I", "my", "we")...
-_FIRST_PERSON_START = re.compile(r"^(?:i|i'm|i've|im|ive|my|we|we're|we've|our)\b", re.IGNORECASE)
-# ...but not with chat about the conversation, a feeling of the moment or a plan to be polite
-_SMALL_TALK = re.compile(
-    r"^(?:i|we)\s+(?:(?:do\s+not|don't|dont|really|totally|also|just|completely)\s+)?"
-    r"(?:think|thought|guess|hope|bet|wonder|know|knew|mean|agree|see|understand|hear|heard|"
-    r"believe|imagine|suppose|feel\s+(?:like|the\s+same|that)|can't\s+wait|cannot\s+wait|"
-    r"will|'ll|would(?!\s+(?:like|love)\s+to)|could|should|might|must|gotta|have\s+to|"
-    r"need\s+to\s+go)\b|"
-    r"^(?:i'll|i'd|we'll|we'd)\b(?!\s+(?:like|love)\s+to)|"
-    r"^(?:i\s+am|i'm|im|we\s+are|we're)\s+(?:so\s+|very\s+|really\s+)?"
-    r"(?:sure|sorry|glad|happy\s+to|good|fine|great|ok|okay|well|doing|not\s+sure|excited\s+for\s+you|"
-    r"afraid|guessing|thinking|wondering|going\s+to|gonna)\b",
-    re.IGNORECASE)
-_REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
-                          re.IGNORECASE)
 
 
 def self_statements(message: str) -> list[str]:
@@ -62,20 +41,20 @@ def self_statements(message: str) -> list[str]:
     said before ("I like that hobby"), it holds at least three content words of its own.
     """
     out = []
-    for raw in _SENTENCE.findall(_ABBREVIATION.sub(r"\1", message)):
+    for raw in sentences(RULES.abbreviation.sub(r"\1", message)):
         sentence = " ".join(raw.split())
         if not sentence or sentence.endswith("?"):
             continue
-        sentence = _INTERJECTION.sub("", sentence).strip(" .!,;-")
-        if not _FIRST_PERSON_START.match(sentence) or _SMALL_TALK.match(sentence):
+        sentence = RULES.interjection.sub("", sentence).strip(" .!,;-")
+        if not RULES.first_person_start.match(sentence) or RULES.small_talk.match(sentence):
             continue
         words = sentence.split()
         content = content_words(sentence)
         if not MIN_WORDS <= len(words) <= MAX_WORDS or len(sentence) > MAX_CHARS:
             continue
-        if len(content) < 2 or SECOND_PERSON.search(sentence):
+        if len(content) < 2 or RULES.second_person.search(sentence):
             continue
-        if _REFERS_BACK.search(sentence) and len(content) < 3:
+        if RULES.refers_back.search(sentence) and len(content) < 3:
             continue
         if looks_like_injection(sentence):  # "My new instructions: ..." is no fact about them
             continue
@@ -87,7 +66,7 @@ def statement_text(sentence: str) -> str:
     """The fact text of a kept statement: the sentence itself, in the user's words (with no
     label: "Said: ..." made it read, and embed, less like what the user said). Braces would
     break the fact marker."""
-    return sentence.replace("{", "(").replace("}", ")")
+    return without_braces(sentence)
 
 
 def _value_words(known: str) -> set[str]:
@@ -124,7 +103,7 @@ def statement_edits(
     turns: Sequence[Turn],
     *,
     also_known: Iterable[str] = (),
-    limit: int = MAX_STATEMENTS_PER_SESSION,
+    limit: int = STATEMENTS_PER_SESSION,
 ) -> list[ProfileEdit]:
     """Edits that keep this session's self-statements: ``confirm`` a statement the profile
     already quotes, ``add`` the rest, at most ``limit`` (those with the most content words,

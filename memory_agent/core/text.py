@@ -32,10 +32,17 @@ STOPWORDS = frozenset(
     ]
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower())
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text, each with its end punctuation (``.``, ``!``, ``?``; a line
+    break also ends one). Unchanged otherwise: callers strip and rejoin as they need."""
+    return _SENTENCE_RE.findall(text)
 
 
 def stem(word: str) -> str:

@@ -1,8 +1,8 @@
 """Read-only views of one user's memory for the inspector (and for Python callers).
 
-``MemoryManager`` exposes these as public methods (``summary``, ``session_turns``,
-``job_log``, ``session_overview``, ``recall_trace``); each is a thin delegation to a function
-here, given the store and what the manager already knows.
+``MemoryManager`` inherits them from :class:`InspectionReads` (``summary``,
+``session_turns``, ``job_log``, ``session_overview``, ``recall_trace``); each is a thin
+delegation to a function here, given the store and what the manager's services know.
 """
 
 from __future__ import annotations
@@ -10,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from memory_agent.core.profile import ProfileDocument
 from memory_agent.core.store import MemoryStore
+from memory_agent.core.text import clean_message
 from memory_agent.core.tree import SummaryTree, session_node_id
 from memory_agent.core.types import Node, SessionInfo, Turn, validate_id
 from memory_agent.engine.worker import JobRecord
 from memory_agent.errors import UnknownSessionError
+
+if TYPE_CHECKING:
+    from memory_agent.core.config import MemoryConfig
+    from memory_agent.core.trace import RecallTrace
+    from memory_agent.engine.ingestion import Ingestion
+    from memory_agent.engine.jobs import JobRunner
+    from memory_agent.engine.recall import Recall
+    from memory_agent.engine.sessions import SessionBook
 
 
 @dataclass(frozen=True)
@@ -116,3 +126,53 @@ def _names_session(record: JobRecord, session_id: str) -> bool:
     payload = record.job.payload
     return payload.get("session_id") == session_id or session_id in payload.get(
         "session_ids", ())
+
+
+class InspectionReads:
+    """The public inspection reads of ``MemoryManager`` (mixed in; they use only its
+    services and public reads)."""
+
+    if TYPE_CHECKING:  # provided by MemoryManager
+        user_id: str
+        runner: JobRunner
+        ingestion: Ingestion
+        indexes: Recall
+        book: SessionBook
+
+        @property
+        def store(self) -> MemoryStore: ...
+        @property
+        def config(self) -> MemoryConfig: ...
+        def sessions(self) -> list[SessionInfo]: ...
+        def profile(self) -> ProfileDocument: ...
+        def profile_version(self) -> int: ...
+        def tree(self) -> SummaryTree: ...
+
+    def summary(self) -> UserSummary:
+        """Sessions, turns, facts, last activity and pending or failed update work."""
+        return user_summary(self.store, self.user_id, sessions=self.sessions(),
+                            profile=self.profile(), profile_version=self.profile_version(),
+                            log=self.runner.log())
+
+    def session_turns(self, session_id: str) -> list[Turn]:
+        """The turns of one session, in order; UnknownSessionError if it has none."""
+        self.ingestion.drain()
+        return session_turns(self.store, self.user_id, session_id)
+
+    def job_log(self) -> list[JobRecord]:
+        """Update jobs of this user: queued, running, done or failed (with the error text),
+        as this process saw them (the last 200), plus journaled jobs not run yet."""
+        return job_log(self.store, self.user_id, self.runner.log())
+
+    def session_overview(self) -> list[SessionOverview]:
+        """Each session with its end and summary state and the jobs that concern it."""
+        return session_overview(self.sessions(), self.tree(), self.job_log())
+
+    def recall_trace(self, query: str, *, token_budget: int | None = None) -> RecallTrace:
+        """``recall`` with the reasons: per candidate its score parts (dense, lexical,
+        session prior, time) and why the budget cut it, and the tokens of each context part.
+        ``trace.context`` is exactly what ``recall`` returns for the same state."""
+        text = clean_message(query, "query", max_chars=self.config.max_message_chars)
+        self.ingestion.drain()  # nothing recorded is invisible
+        return self.indexes.trace(text, token_budget, session_ids=self.book.ids(),
+                                  profile=self.profile())

@@ -4,7 +4,10 @@
 for ``input[input_key]``, calls the chain with an extra ``memory`` variable (the rendered
 ``MemoryContext``, "" when empty) and records (user input, chain output text) once the chain
 returns, or once a stream completes (a stream stopped early records nothing). The user and
-session come from ``config["configurable"]`` (``user_id``; ``session_id`` or ``thread_id``).
+conversation come from ``config["configurable"]`` (``user_id``; ``session_id`` or
+``thread_id``). A conversation records into memory sessions as the middleware's do (the
+core's ``SessionClock``): ``s1``, then ``s1.2``, ... once one has ended, by
+``end_session``, by ``idle_timeout`` or by another process.
 
     prompt = ChatPromptTemplate.from_messages(
         [("system", "You are helpful.\\n{memory}"), ("human", "{input}")])
@@ -15,20 +18,27 @@ session come from ``config["configurable"]`` (``user_id``; ``session_id`` or ``t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from langchain_core.messages import BaseMessageChunk
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import ensure_config
-from memory_agent import MemoryManager
+from memory_agent import MemoryManager, SessionClock
 
 from ._messages import text_of
 from .managers import ManagerPool, MemoryManagerFactory, as_pool, resolve_ids
 
 OutputText = Callable[[Any], str]
+Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def default_output_text(output: Any) -> str:
@@ -54,6 +64,8 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
         token_budget: int | None = 1000,
         output_text: OutputText = default_output_text,
         record: bool = True,
+        idle_timeout: timedelta | float | None = None,
+        clock: Clock = _now,
     ) -> None:
         self.chain = chain
         self.pool = as_pool(managers)
@@ -62,13 +74,24 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
         self.token_budget = token_budget
         self.output_text = output_text
         self.record = record
+        self.sessions = SessionClock(idle_timeout, clock=clock)
 
     @property
     def InputType(self) -> Any:
         return dict[str, Any]
 
-    def _target(self, value: dict[str, Any], config: RunnableConfig) -> tuple[MemoryManager,
-                                                                            str, str]:
+    def end_session(self, user_id: str, session_id: str) -> str | None:
+        """End conversation ``session_id`` of ``user_id`` now (queues its summary and profile
+        update); its next turns start a new memory session. Returns the ended session id,
+        or None if nothing was recorded in it."""
+        return self.sessions.end(self.pool.get(user_id), session_id)
+
+    def end_idle_sessions(self) -> list[tuple[str, str]]:
+        """End every conversation seen here idle for longer than ``idle_timeout``; returns
+        the (user, session) pairs ended."""
+        return self.sessions.end_idle(self.pool.get)
+
+    def _ids(self, value: dict[str, Any], config: RunnableConfig) -> tuple[str, str, str]:
         if not isinstance(value, Mapping) or self.input_key not in value:
             from memory_agent import InvalidInputError
 
@@ -76,7 +99,17 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
             raise InvalidInputError(msg)
         user_id, session_id = resolve_ids(None, config)
         assert session_id is not None
-        return self.pool.get(user_id), str(value[self.input_key]), session_id
+        return user_id, str(value[self.input_key]), session_id
+
+    def _target(self, value: dict[str, Any], config: RunnableConfig) -> tuple[MemoryManager,
+                                                                            str, str]:
+        user_id, query, session_id = self._ids(value, config)
+        return self.pool.get(user_id), query, session_id
+
+    async def _atarget(self, value: dict[str, Any],
+                       config: RunnableConfig) -> tuple[MemoryManager, str, str]:
+        user_id, query, session_id = self._ids(value, config)
+        return await self.pool.aget(user_id), query, session_id  # factory off the loop
 
     def _inputs(self, value: dict[str, Any], prompt: str) -> dict[str, Any]:
         return {**value, self.memory_key: prompt}
@@ -94,13 +127,13 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
     def _save(self, manager: MemoryManager, query: str, session_id: str, output: Any) -> None:
         answer = self._answer(query, output)
         if answer is not None:
-            manager.record(query, answer, session_id=session_id)
+            self.sessions.record(manager, session_id, query, answer)
 
     async def _asave(self, manager: MemoryManager, query: str, session_id: str,
                      output: Any) -> None:
         answer = self._answer(query, output)
         if answer is not None:
-            await manager.arecord(query, answer, session_id=session_id)
+            await asyncio.to_thread(self.sessions.record, manager, session_id, query, answer)
 
     def invoke(self, input: dict[str, Any], config: RunnableConfig | None = None,
                **kwargs: Any) -> Any:
@@ -114,7 +147,7 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
     async def ainvoke(self, input: dict[str, Any], config: RunnableConfig | None = None,
                       **kwargs: Any) -> Any:
         config = ensure_config(config)
-        manager, query, session_id = self._target(input, config)
+        manager, query, session_id = await self._atarget(input, config)
         context = await manager.arecall(query, token_budget=self.token_budget)
         output = await self.chain.ainvoke(self._inputs(input, context.to_prompt()), config,
                                           **kwargs)
@@ -136,7 +169,7 @@ class MemoryRunnable(Runnable[dict[str, Any], Any]):
     async def astream(self, input: dict[str, Any], config: RunnableConfig | None = None,
                       **kwargs: Any) -> AsyncIterator[Any]:
         config = ensure_config(config)
-        manager, query, session_id = self._target(input, config)
+        manager, query, session_id = await self._atarget(input, config)
         context = await manager.arecall(query, token_budget=self.token_budget)
         total: Any = None
         async for chunk in self.chain.astream(self._inputs(input, context.to_prompt()),
@@ -166,11 +199,16 @@ def with_memory(
     token_budget: int | None = 1000,
     output_text: OutputText = default_output_text,
     record: bool = True,
+    idle_timeout: timedelta | float | None = None,
+    clock: Clock = _now,
 ) -> MemoryRunnable:
     """Wrap ``chain`` (e.g. ``prompt | model``) so it recalls and records memory.
 
     The prompt must use the ``{memory}`` variable (``memory_key``). ``batch``/``abatch``
-    work through the Runnable defaults (each input with its own config).
+    work through the Runnable defaults (each input with its own config). ``idle_timeout``
+    ends a conversation's memory session when it comes back after that long without a turn
+    (as :class:`~langchain_memory_agent.MemoryMiddleware` does).
     """
     return MemoryRunnable(chain, managers, input_key=input_key, memory_key=memory_key,
-                          token_budget=token_budget, output_text=output_text, record=record)
+                          token_budget=token_budget, output_text=output_text, record=record,
+                          idle_timeout=idle_timeout, clock=clock)

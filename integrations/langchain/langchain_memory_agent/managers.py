@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,26 +18,42 @@ MemoryManagerFactory = Callable[[str], MemoryManager]
 class ManagerPool:
     """Managers per user, created on first use by ``factory`` and kept (thread-safe).
 
+    The factory runs outside the pool's lock (one user's slow start does not hold up the
+    others) and at most once per user; :meth:`aget` runs it in a thread, off the event loop.
     ``close()`` closes every manager it created (finishing their queued work).
     """
 
     def __init__(self, factory: MemoryManagerFactory) -> None:
         self._factory = factory
         self._managers: dict[str, MemoryManager] = {}
+        self._making: dict[str, threading.Lock] = {}  # one lock per user being created
         self._lock = threading.Lock()
 
     def get(self, user_id: str) -> MemoryManager:
         validate_id(user_id, "user_id")
         with self._lock:
             manager = self._managers.get(user_id)
-            if manager is None:
-                manager = self._factory(user_id)
-                if not isinstance(manager, MemoryManager):
-                    msg = (f"the manager factory returned {type(manager).__name__}, "
-                           "expected a memory_agent.MemoryManager")
-                    raise TypeError(msg)
+            if manager is not None:
+                return manager
+            making = self._making.setdefault(user_id, threading.Lock())
+        with making:
+            with self._lock:
+                manager = self._managers.get(user_id)
+            if manager is not None:  # made by another thread meanwhile
+                return manager
+            manager = self._factory(user_id)
+            if not isinstance(manager, MemoryManager):
+                msg = (f"the manager factory returned {type(manager).__name__}, "
+                       "expected a memory_agent.MemoryManager")
+                raise TypeError(msg)
+            with self._lock:
                 self._managers[user_id] = manager
+                self._making.pop(user_id, None)
             return manager
+
+    async def aget(self, user_id: str) -> MemoryManager:
+        """:meth:`get` in a worker thread: an event loop never waits for the factory."""
+        return await asyncio.to_thread(self.get, user_id)
 
     __call__ = get
 

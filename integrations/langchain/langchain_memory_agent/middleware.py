@@ -15,17 +15,17 @@ a dataclass, TypedDict or pydantic model with those fields) or ``config["configu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langgraph.runtime import Runtime
-from memory_agent import MemoryContext, MemoryManager, SessionStateError
+from memory_agent import MemoryContext, MemoryManager, SessionClock
 
 from ._messages import last_human
 from .managers import ManagerPool, MemoryManagerFactory, as_pool, resolve_ids
@@ -45,14 +45,6 @@ def _config() -> dict[str, Any]:
         return dict(get_config())
     except RuntimeError:  # not inside a runnable
         return {}
-
-
-@dataclass
-class _Active:
-    """The memory session a conversation currently records into."""
-
-    session_id: str
-    last_seen: datetime
 
 
 def final_exchange(messages: Sequence[BaseMessage]) -> tuple[str, str] | None:
@@ -87,7 +79,8 @@ class MemoryMiddleware(AgentMiddleware):
       ``MemoryContext.to_prompt()`` to the system prompt (nothing if memory is empty);
     - after the agent answers: ``record(latest user message, final AI text)``;
     - sessions end on :meth:`end_session` or, with ``idle_timeout``, when a conversation
-      comes back after that long without a turn (its next turns go to ``<session>.2``, ...).
+      comes back after that long without a turn (its next turns go to ``<session>.2``, ...):
+      the core's :class:`memory_agent.SessionClock`, as in ``with_memory``.
 
     ``managers``: a :class:`ManagerPool`, a factory ``user_id -> MemoryManager`` (cached),
     or one manager (single-user apps).
@@ -107,14 +100,10 @@ class MemoryMiddleware(AgentMiddleware):
         super().__init__()
         self.pool = as_pool(managers)
         self.token_budget = token_budget
-        if isinstance(idle_timeout, (int, float)):
-            idle_timeout = timedelta(seconds=idle_timeout)
-        self.idle_timeout = idle_timeout
         self.record = record
         self.user_key = user_key
         self.session_key = session_key
-        self.clock = clock
-        self._active: dict[tuple[str, str], _Active] = {}
+        self.sessions = SessionClock(idle_timeout, clock=clock)
         self._recorded: dict[str, None] = {}  # ids of AI messages already recorded
         self._lock = threading.Lock()
         self.last_context: MemoryContext | None = None
@@ -127,67 +116,20 @@ class MemoryMiddleware(AgentMiddleware):
         assert session_id is not None
         return user_id, session_id
 
-    def _session(self, manager: MemoryManager, base: str) -> _Active:
-        """The memory session for conversation ``base``: the first of base, base.2, ...
-        not ended; ended (and moved on) if idle for longer than ``idle_timeout``."""
-        key = (manager.user_id, base)
-        now = self.clock()
-        with self._lock:
-            active = self._active.get(key)
-        if active is None:
-            infos = {s.session_id: s for s in manager.sessions()}
-            n, candidate = 1, base
-            while candidate in infos and infos[candidate].ended:
-                n += 1
-                candidate = f"{base}.{n}"
-            info = infos.get(candidate)
-            active = _Active(candidate, info.end if info is not None else now)
-        if (self.idle_timeout is not None and now - active.last_seen > self.idle_timeout):
-            active = self._roll_over(manager, base, active, now)
-        with self._lock:
-            self._active[key] = active
-        return active
-
-    def _roll_over(self, manager: MemoryManager, base: str, active: _Active,
-                   now: datetime) -> _Active:
-        known = {s.session_id for s in manager.sessions()}
-        if active.session_id in known:
-            manager.end_session(active.session_id)
-        _, _, suffix = active.session_id.rpartition(".")
-        n = int(suffix) + 1 if active.session_id != base and suffix.isdigit() else 2
-        return _Active(f"{base}.{n}", now)
+    @property
+    def idle_timeout(self) -> timedelta | None:
+        return self.sessions.idle_timeout
 
     def end_session(self, user_id: str, session_id: str) -> str | None:
         """End conversation ``session_id`` of ``user_id`` now (queues its summary and profile
         update); its next turns start a new memory session. Returns the ended session id,
         or None if nothing was recorded in it."""
-        manager = self.pool.get(user_id)
-        active = self._session(manager, session_id)
-        if active.session_id not in {s.session_id for s in manager.sessions()}:
-            return None
-        ended = active.session_id
-        with self._lock:
-            self._active[(user_id, session_id)] = self._roll_over(manager, session_id, active,
-                                                                  self.clock())
-        return ended
+        return self.sessions.end(self.pool.get(user_id), session_id)
 
     def end_idle_sessions(self) -> list[tuple[str, str]]:
         """End every conversation this middleware saw that has been idle for longer than
         ``idle_timeout`` (call it from a timer if you like); returns (user, session) ended."""
-        if self.idle_timeout is None:
-            return []
-        now = self.clock()
-        with self._lock:
-            idle = [(k, a) for k, a in self._active.items()
-                    if now - a.last_seen > self.idle_timeout]
-        ended = []
-        for (user_id, base), active in idle:
-            manager = self.pool.get(user_id)
-            if active.session_id in {s.session_id for s in manager.sessions()}:
-                with self._lock:
-                    self._active[(user_id, base)] = self._roll_over(manager, base, active, now)
-                ended.append((user_id, active.session_id))
-        return ended
+        return self.sessions.end_idle(self.pool.get)
 
     # --- hooks ----------------------------------------------------------------------------
     def _request_with_memory(self, request: ModelRequest[Any],
@@ -198,12 +140,13 @@ class MemoryMiddleware(AgentMiddleware):
             return request
         return request.override(system_message=with_memory_block(request.system_message, block))
 
-    def _query(self, request: ModelRequest[Any]) -> tuple[MemoryManager, str] | None:
+    def _query(self, request: ModelRequest[Any]) -> tuple[str, str] | None:
+        """(user id, query) of a model call, or None if there is no user message."""
         found = last_human(request.messages)
         if found is None or not found[1].text.strip():
             return None
         user_id, _ = self.ids(request.runtime)
-        return self.pool.get(user_id), found[1].text.strip()
+        return user_id, found[1].text.strip()
 
     def wrap_model_call(
         self,
@@ -212,7 +155,8 @@ class MemoryMiddleware(AgentMiddleware):
     ) -> ModelResponse[Any]:
         target = self._query(request)
         if target is not None:
-            manager, query = target
+            user_id, query = target
+            manager = self.pool.get(user_id)
             request = self._request_with_memory(
                 request, manager.recall(query, token_budget=self.token_budget))
         return handler(request)
@@ -224,7 +168,8 @@ class MemoryMiddleware(AgentMiddleware):
     ) -> ModelResponse[Any]:
         target = self._query(request)
         if target is not None:
-            manager, query = target
+            user_id, query = target
+            manager = await self.pool.aget(user_id)  # the factory runs off the event loop
             context = await manager.arecall(query, token_budget=self.token_budget)
             request = self._request_with_memory(request, context)
         return await handler(request)
@@ -243,16 +188,8 @@ class MemoryMiddleware(AgentMiddleware):
         if answer_id is not None and answer_id in self._recorded:
             return  # already recorded (e.g. a resumed run)
         user_id, base = self.ids(runtime)
-        manager = self.pool.get(user_id)
-        active = self._session(manager, base)
-        try:
-            manager.record(*exchange, session_id=active.session_id)
-        except SessionStateError:  # ended by another process: move on to the next session
-            active = self._roll_over(manager, base, active, self.clock())
-            manager.record(*exchange, session_id=active.session_id)
-        active.last_seen = self.clock()
+        self.sessions.record(self.pool.get(user_id), base, *exchange)
         with self._lock:
-            self._active[(user_id, base)] = active
             if answer_id is not None:
                 self._recorded[answer_id] = None
                 while len(self._recorded) > 10_000:
@@ -264,7 +201,5 @@ class MemoryMiddleware(AgentMiddleware):
 
     async def aafter_agent(self, state: AgentState[Any],
                            runtime: Runtime[Any]) -> dict[str, Any] | None:
-        import asyncio
-
         await asyncio.to_thread(self._record, state, runtime)
         return None

@@ -126,3 +126,29 @@ def test_chain_with_no_text_records_nothing(pool: ManagerPool,
         assert "".join(chain.stream({"input": "hi"}, config=cfg())).strip() == ""
     assert "no text" in caplog.text
     assert turns(pool) == []
+
+
+def test_chain_rolls_over_like_the_middleware(pool: ManagerPool) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    now = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    chain = with_memory(PROMPT | RuleChatModel(rule=lambda m: "ok"), pool,
+                        idle_timeout=timedelta(minutes=30), clock=lambda: now[0])
+    chain.invoke({"input": "first"}, config=cfg())
+    now[0] += timedelta(hours=2)
+    chain.invoke({"input": "second"}, config=cfg())  # idle: s1 ended, the turn goes to s1.2
+    sessions = {s.session_id: s for s in pool.get("alice").sessions()}
+    assert sessions["s1"].ended and sessions["s1.2"].n_turns == 1
+    assert chain.end_session("alice", "s1") == "s1.2"
+    chain.invoke({"input": "third"}, config=cfg())
+    assert [s.session_id for s in pool.get("alice").sessions()] == ["s1", "s1.2", "s1.3"]
+    now[0] += timedelta(hours=1)
+    assert chain.end_idle_sessions() == [("alice", "s1.3")]
+
+
+def test_chain_moves_on_from_a_session_ended_elsewhere(pool: ManagerPool) -> None:
+    chain = with_memory(PROMPT | RuleChatModel(rule=lambda m: "ok"), pool)
+    chain.invoke({"input": "one"}, config=cfg())
+    pool.get("alice").end_session("s1")
+    chain.invoke({"input": "two"}, config=cfg())
+    assert [s.session_id for s in pool.get("alice").sessions()] == ["s1", "s1.2"]

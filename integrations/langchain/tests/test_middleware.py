@@ -169,3 +169,63 @@ def test_model_with_no_text_records_nothing(pool: ManagerPool,
     assert "no text" in caplog.text
     turns = pool.get("dave").store.get_turns("dave")
     assert [(t.session_id, t.user_message) for t in turns] == [("s0", "I like tofu")]
+
+
+async def test_async_path_runs_the_factory_off_the_event_loop(
+        make_manager: Any) -> None:
+    import asyncio
+    import threading
+    import time
+
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    def slow_factory(user_id: str) -> Any:
+        seen.append(threading.get_ident())
+        time.sleep(0.3)  # e.g. loading a model
+        return make_manager(user_id)
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    middleware = MemoryMiddleware(ManagerPool(slow_factory))
+    agent = create_agent(RuleChatModel(rule=lambda m: "ok"), middleware=[middleware],
+                         context_schema=Ctx)
+    task = asyncio.create_task(ticker())
+    await agent.ainvoke({"messages": [HumanMessage("hello")]}, context=Ctx("alice"))
+    task.cancel()
+    assert seen and loop_thread not in seen
+    assert ticks >= 5  # the loop kept running while the factory slept
+
+
+def test_pool_makes_each_manager_once_and_outside_its_lock(make_manager: Any) -> None:
+    import threading
+    import time
+
+    calls: list[str] = []
+    bob_made = threading.Event()
+
+    def factory(user_id: str) -> Any:
+        calls.append(user_id)
+        if user_id == "alice":
+            assert bob_made.wait(5), "bob's manager waited for alice's"
+        else:
+            time.sleep(0.05)
+        manager = make_manager(user_id)
+        if user_id == "bob":
+            bob_made.set()
+        return manager
+
+    pool = ManagerPool(factory)
+    threads = [threading.Thread(target=pool.get, args=(u,)) for u in ["alice", "alice", "bob"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(calls) == ["alice", "bob"]
+    assert pool.get("alice") is pool.get("alice")

@@ -193,8 +193,7 @@ class InMemoryStore(MemoryStore):
                 uid == user_id and t.session_id == session_id
                 for (uid, _), (t, _) in self._turns.items()
             ):
-                msg = f"no turns recorded for session {session_id!r} of user {user_id!r}"
-                raise UnknownSessionError(msg)
+                raise UnknownSessionError.no_turns(user_id, session_id)
             self._ended.add((user_id, session_id))
 
     # --- tree nodes ----------------------------------------------------------------------

@@ -33,8 +33,7 @@ class SessionRepository:
                 found = self._db.get_ids("sessions", [codec.rid(user_id, session_id)],
                                          ["metadatas"])
             if not found:
-                msg = f"no turns recorded for session {session_id!r} of user {user_id!r}"
-                raise UnknownSessionError(msg)
+                raise UnknownSessionError.no_turns(user_id, session_id)
             info = codec.decode_session(found[0][2])
             self.put({(user_id, session_id): dataclasses.replace(info, ended=True)})
 

@@ -19,27 +19,34 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _proc_line(path: str, prefix: str) -> str | None:
+    """The first line of ``path`` (a /proc file) that starts with ``prefix``, if any."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return next((line for line in f if line.startswith(prefix)), None)
+
+
+def invocation() -> list[str]:
+    """How this process was started: ``python -m <module> ...`` or ``python <file> ...``."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return ["python", "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
+    return ["python", *sys.argv]
+
+
 def describe(command: list[str] | None = None) -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=False).stdout.strip() or None
     except OSError:
         commit = None
-    mem_gib = None
-    if os.path.exists("/proc/meminfo"):
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
-    cpu = platform.processor() or None
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+    mem_total = _proc_line("/proc/meminfo", "MemTotal:")
+    mem_gib = round(int(mem_total.split()[1]) / 1024 / 1024, 1) if mem_total else None
+    cpu_line = _proc_line("/proc/cpuinfo", "model name")
+    cpu = cpu_line.split(":", 1)[1].strip() if cpu_line else platform.processor() or None
     return {
-        "command": shlex.join(command if command is not None else ["python", *sys.argv]),
+        "command": shlex.join(command if command is not None else invocation()),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
         "machine": {"cores": os.cpu_count(), "memory_gib": mem_gib, "cpu": cpu,

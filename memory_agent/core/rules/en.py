@@ -1,0 +1,117 @@
+"""English: the rule pack extraction and the self-statement filter use by default."""
+
+from __future__ import annotations
+
+import re
+
+from memory_agent.core.rules import LanguageRules
+
+CUE_WORDS = {
+    "diet": (
+        "meat meatless fish chicken beef pork steak bacon ham seafood shrimp vegetarian vegan "
+        "veggie plant dairy milk cheese egg eggs gluten lactose allergic allergy halal kosher "
+        "tofu recipe recipes dinner lunch breakfast meal meals eat eating food cook cooking snack"
+    ),
+    # only words about answers themselves: "long", "read" or "simple" alone say nothing about
+    # how the user wants to be answered ("a long day", "I read a lot")
+    "style": (
+        "answer answers reply replies response responses concise explain explanation "
+        "bullet bullets format formatting tone formal"
+    ),
+    "like": (
+        "love loves like likes enjoy enjoys favourite favorite fan prefer prefers into hate "
+        "hates dislike dislikes avoid avoids stand bored boring fun"
+    ),
+    "hobby": (
+        "play playing weekend weekends hike hiking run running training train paint painting "
+        "read reading game games sport sports practice club guitar piano garden gardening "
+        "knit knitting swim swimming climb climbing bike cycling photo photography dance"
+    ),
+}
+
+EMPTY_VALUES = frozenset(
+    {"", "none", "n/a", "na", "unknown", "not mentioned", "not specified", "null", "no",
+     "nothing", "not stated", "not provided", "-", "the user", "user", "lol", "haha", "ok",
+     "yes", "yeah"}
+)
+
+INJECTION = re.compile(
+    r"ignore (all |any |the )?(previous|prior|above|earlier) (instructions|messages|rules)"
+    r"|disregard (all |the )?(previous|prior|above) |system prompt|you are now|"
+    r"act as (an? )?(admin|administrator|root|developer)|\badministrator\b|"
+    r"\badmin (rights|access|privileges)\b|"
+    r"jailbreak|developer mode|reveal (your|the) (instructions|prompt)|"
+    # text that tries to open or close a block, or to speak as the system
+    r"<\s*/?\s*(memory|system|instructions?)\s*>|\[/?(INST|SYS)\]|<<\s*/?SYS\s*>>|"
+    r"(new|updated|override|overriding) (system )?(instructions|rules|prompt)|"
+    r"system (instructions|message|override)|^\s*(system|assistant)\s*:|"
+    r"(forget|ignore|override|bypass) (your|all|the) (guidelines|rules|instructions|safety)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+SECOND_PERSON = re.compile(r"\byou(r|rs|rself)?\b", re.IGNORECASE)
+
+REQUEST = re.compile(r"\b(?:you|your|please|from now on|going forward)\b", re.IGNORECASE)
+IMPERATIVE = re.compile(
+    r"^\s*(?:(?:and|also|so|oh|ok|okay)\W+)*(?:always|never|don'?t|do not|stop|keep|use|"
+    r"answer|reply|respond|write|give|make|remember|call me|talk|speak|avoid)\b",
+    re.IGNORECASE)
+
+# a sentence whose subject is someone else: it starts with "my wife", "our son", "she"...
+OTHER_PERSON = re.compile(
+    r"^\s*(?:(?:and|but|so|also|well|oh|yes|yeah|haha)\W+)*"
+    r"(?:(?:my|our)\s+(?:\w+\s+)?(?:wife|husband|partner|boyfriend|girlfriend|fianc[eé]e?|"
+    r"son|daughter|kids?|child|children|baby|mom|mum|mother|dad|father|parents?|brother|"
+    r"sister|siblings?|grand\w+|aunt|uncle|cousin|niece|nephew|friends?|boss|coworkers?|"
+    r"colleagues?|neighbou?rs?|roommates?|team|dog|cat)\b|(?:he|she|they)\b)",
+    re.IGNORECASE,
+)
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|myself|we)\b", re.IGNORECASE)
+
+NEGATED_LIKE = re.compile(
+    r"^(?:i\s+)?(?:dislikes?|hates?|avoids?|(?:do|does)(?:\s+not|n't)\s+(?:like|enjoy|want)|"
+    r"not|no)\s+(?P<rest>.+)$", re.IGNORECASE)
+
+LAST_ITEM = re.compile(r"\s+(?:and|&|or)\s+", re.IGNORECASE)
+LEADING_CONJUNCTION = re.compile(r"^(?:and|or|&)\s+", re.IGNORECASE)  # "a, and b"
+
+ABBREVIATION = re.compile(r"\b(Dr|Mr|Mrs|Ms|Mx|St|Jr|Sr|Prof|Mt|vs|etc|approx)\.", re.IGNORECASE)
+INTERJECTION = re.compile(
+    r"^(?:(?:and|but|so|also|well|oh|ah|yes|yeah|yep|no|nope|haha|hah|lol|actually|honestly|"
+    r"sure|ok|okay|wow|hmm|right|true|indeed)\b[\s,!.-]*)+", re.IGNORECASE)
+# a statement starts with the user as its subject ("I", "my", "we")...
+FIRST_PERSON_START = re.compile(r"^(?:i|i'm|i've|im|ive|my|we|we're|we've|our)\b", re.IGNORECASE)
+# ...but not with chat about the conversation, a feeling of the moment or a plan to be polite
+SMALL_TALK = re.compile(
+    r"^(?:i|we)\s+(?:(?:do\s+not|don't|dont|really|totally|also|just|completely)\s+)?"
+    r"(?:think|thought|guess|hope|bet|wonder|know|knew|mean|agree|see|understand|hear|heard|"
+    r"believe|imagine|suppose|feel\s+(?:like|the\s+same|that)|can't\s+wait|cannot\s+wait|"
+    r"will|'ll|would(?!\s+(?:like|love)\s+to)|could|should|might|must|gotta|have\s+to|"
+    r"need\s+to\s+go)\b|"
+    r"^(?:i'll|i'd|we'll|we'd)\b(?!\s+(?:like|love)\s+to)|"
+    r"^(?:i\s+am|i'm|im|we\s+are|we're)\s+(?:so\s+|very\s+|really\s+)?"
+    r"(?:sure|sorry|glad|happy\s+to|good|fine|great|ok|okay|well|doing|not\s+sure|excited\s+for\s+you|"
+    r"afraid|guessing|thinking|wondering|going\s+to|gonna)\b",
+    re.IGNORECASE)
+REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
+                         re.IGNORECASE)
+
+RULES = LanguageRules(
+    code="en",
+    cue_words=CUE_WORDS,
+    empty_values=EMPTY_VALUES,
+    injection=INJECTION,
+    second_person=SECOND_PERSON,
+    request=REQUEST,
+    imperative=IMPERATIVE,
+    other_person=OTHER_PERSON,
+    first_person=FIRST_PERSON,
+    negated_like=NEGATED_LIKE,
+    last_item=LAST_ITEM,
+    leading_conjunction=LEADING_CONJUNCTION,
+    abbreviation=ABBREVIATION,
+    interjection=INTERJECTION,
+    first_person_start=FIRST_PERSON_START,
+    small_talk=SMALL_TALK,
+    refers_back=REFERS_BACK,
+)

@@ -1,0 +1,56 @@
+"""A session's turns as prompt text: numbered, each message shortened, long sessions
+read in chunks (pure text work over a token counter)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from memory_agent.core.types import Turn
+
+CLIP_MARK = " …"  # ends a message or summary that was shortened
+
+
+def truncate(text: str, tokens: int) -> str:
+    """``text`` cut to at most ``tokens`` tokens of the default tokenizer.
+
+    The engine imports no backend at module level: tiktoken loads on first use.
+    """
+    from memory_agent.backends.tokens import truncate_to_tokens
+
+    return truncate_to_tokens(text, tokens)
+
+
+def clip(text: str, tokens: int) -> str:
+    """``text`` cut to at most ``tokens`` tokens, marked with :data:`CLIP_MARK` if cut."""
+    clipped = truncate(text, tokens)
+    return clipped if clipped == text else clipped + CLIP_MARK
+
+
+def transcript(turns: Sequence[Turn], *, turn_tokens: int, assistant_tokens: int) -> str:
+    """Turns numbered by their index, each message shortened for the prompt."""
+    lines = []
+    for t in turns:
+        lines.append(f"[{t.index}] User: {clip(t.user_message, turn_tokens)}")
+        lines.append(f"    Assistant: {clip(t.assistant_message, assistant_tokens)}")
+    return "\n".join(lines)
+
+
+def user_transcript(turns: Sequence[Turn], *, turn_tokens: int) -> str:
+    """Only the user's messages, numbered by turn (facts come from the user's own words)."""
+    return "\n".join(f"[{t.index}] {clip(t.user_message, turn_tokens)}" for t in turns)
+
+
+def chunks(turns: Sequence[Turn], count_tokens: Callable[[str], int],
+           chunk_tokens: int) -> list[list[Turn]]:
+    """The turns in order, cut into runs of at most ``chunk_tokens`` tokens each (a turn
+    longer than that is a run of its own)."""
+    runs: list[list[Turn]] = [[]]
+    used = 0
+    for t in turns:
+        cost = count_tokens(t.text())
+        if runs[-1] and used + cost > chunk_tokens:
+            runs.append([])
+            used = 0
+        runs[-1].append(t)
+        used += cost
+    return runs
