@@ -59,8 +59,6 @@ class MemoryManager(AsyncTwins, InspectionReads):
     ``background=False`` runs update work inside :meth:`end_session` (scripts, tests).
     The public methods named in ``memory_agent.engine.twins.TWINNED`` have an
     ``a``-prefixed async twin (``arecord``, ``arecall``, ...) that runs them in a thread.
-    The inspection reads (``summary``, ``session_turns``, ``job_log``, ``session_overview``,
-    ``recall_trace``) come from :class:`~memory_agent.engine.inspection.InspectionReads`.
     """
 
     def __init__(self, *, user_id: str, store: MemoryStore, llm: LLM, embedder: Embedder,
@@ -296,8 +294,5 @@ class MemoryManager(AsyncTwins, InspectionReads):
         """Counts for display: sessions, turns, nodes, tree height, profile tokens."""
         return self.data.stats()
 
-    # --- inspection reads (public) -------------------------------------------------------
-    # summary(), session_turns(), job_log(), session_overview() and recall_trace() are
-    # inherited from InspectionReads (memory_agent/engine/inspection.py): read-only views
-    # for the inspector (memory_agent/apps/inspect) and Python callers, kept out of this
-    # class so it stays a thin facade.
+    # --- inspection reads (public): summary, session_turns, job_log, session_overview and
+    # recall_trace are inherited from InspectionReads (engine/inspection.py)
