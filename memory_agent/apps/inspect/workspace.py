@@ -54,23 +54,18 @@ def open_workspace(
     *, data_dir: str | Path | None, server_url: str | None, model: str | Path | None,
     n_threads: int | None = None, n_ctx: int = 4096,
 ) -> Workspace:
-    """The default backends (as ``MemoryManager.open`` builds them), shared by every user:
-    Chroma, the bundled E5 embedder, and the local model, loaded only if a job needs it (the
-    summaries ``forget a fact`` queues for rewriting). Managers resume no old work."""
-    from memory_agent.backends.embeddings import E5Embedder
-    from memory_agent.backends.llm.llama import LlamaCppLLM
-    from memory_agent.backends.store.chroma import ChromaStore
-    from memory_agent.core.config import default_data_dir
-    from memory_agent.engine.journal import TurnJournal
+    """The default backends (``memory_agent.defaults``, as ``MemoryManager.open`` builds
+    them), shared by every user: Chroma, the journal, the bundled E5 embedder, and the local
+    model, loaded only if a job needs it (the summaries ``forget a fact`` queues for
+    rewriting). Managers resume no old work."""
+    from memory_agent.defaults import default_backends
 
-    store = ChromaStore.from_settings(data_dir=data_dir, server_url=server_url)
-    local = Path(data_dir) if data_dir is not None else default_data_dir()
-    journal = TurnJournal(local / "turn-journal.sqlite3")
-    embedder = E5Embedder()
-    llm = LlamaCppLLM(model, n_threads=n_threads, n_ctx=n_ctx)
+    made = default_backends(data_dir=data_dir, server_url=server_url, model=model,
+                            n_threads=n_threads, n_ctx=n_ctx)
 
     def open_manager(user_id: str) -> MemoryManager:
-        return MemoryManager(user_id=user_id, store=store, llm=llm, embedder=embedder,
-                             background=True, resume=False, journal=journal)
+        return MemoryManager(user_id=user_id, store=made.store, llm=made.llm,
+                             embedder=made.embedder, count_tokens=made.count_tokens,
+                             background=True, resume=False, journal=made.journal)
 
-    return Workspace(store, open_manager)
+    return Workspace(made.store, open_manager)
