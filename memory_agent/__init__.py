@@ -45,13 +45,15 @@ if TYPE_CHECKING:
     from memory_agent.core.profile import ProfileDocument, ProfileEdit, parse_profile
     from memory_agent.core.session_ids import new_session_id
     from memory_agent.core.store import Capability, HistoryEntry, Job, MemoryStore
+    from memory_agent.core.trace import RecallTrace, ScoreParts, TraceItem
     from memory_agent.core.tree import SummaryTree, TreeConfig
     from memory_agent.core.types import Message, Node, SessionInfo, Turn, validate_id
+    from memory_agent.engine.inspection import SessionOverview, UserSummary
     from memory_agent.engine.manager import MemoryManager
     from memory_agent.engine.profile_update import ProfileUpdate
     from memory_agent.engine.sessions import SessionClock
     from memory_agent.engine.structured import generate_structured
-    from memory_agent.engine.worker import JobFailure
+    from memory_agent.engine.worker import JobFailure, JobRecord
 
 __version__ = "0.1.0"
 
@@ -94,6 +96,12 @@ _LAZY: dict[str, str] = {  # public name -> the module that defines it
     "new_session_id": "memory_agent.core.session_ids",
     "parse_profile": "memory_agent.core.profile",
     "validate_id": "memory_agent.core.types",
+    "RecallTrace": "memory_agent.core.trace",
+    "ScoreParts": "memory_agent.core.trace",
+    "TraceItem": "memory_agent.core.trace",
+    "SessionOverview": "memory_agent.engine.inspection",
+    "UserSummary": "memory_agent.engine.inspection",
+    "JobRecord": "memory_agent.engine.worker",
 }
 
 
@@ -130,6 +138,7 @@ __all__ = [
     "InvalidTextError",
     "Job",
     "JobFailure",
+    "JobRecord",
     "LlamaCppLLM",
     "MemoryAgentError",
     "MemoryConfig",
@@ -151,16 +160,21 @@ __all__ = [
     "ProfileError",
     "ProfileParseError",
     "ProfileUpdate",
+    "RecallTrace",
     "Rejected",
+    "ScoreParts",
     "SessionClock",
     "SessionInfo",
+    "SessionOverview",
     "SessionStateError",
     "StoreError",
     "SummaryTree",
+    "TraceItem",
     "TreeConfig",
     "Turn",
     "UnknownSessionError",
     "UnknownUserError",
+    "UserSummary",
     "__version__",
     "generate_structured",
     "looks_like_injection",

@@ -10,7 +10,7 @@
 #   bash scripts/test.sh -m "not real"    # everything but the real model
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh local,dev
+bash scripts/setup.sh local,dev,inspect
 # shellcheck disable=SC1091
 . .venv/bin/activate
 echo "==> ruff and mypy (strict) on the core and the LangChain integration"

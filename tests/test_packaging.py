@@ -43,9 +43,13 @@ def test_wheel_contents(wheel: Path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "memory_agent/py.typed" in names
     assert "memory_agent/engine/manager.py" in names
+    for asset in ("templates/base.html", "templates/profile.html", "static/inspector.js",
+                  "static/inspector.css"):  # the inspector works offline: assets in the wheel
+        assert f"memory_agent/apps/inspect/{asset}" in names, asset
     assert not any(n.startswith(("tests/", "benchmarks/", "integrations/")) for n in names)
     metadata = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Provides-Extra: inspect" in text and "starlette" in text
     assert "Provides-Extra: local" in text and "License-Expression: Apache-2.0" in text
     assert "llama-cpp-python" in text and "extra == \"local\"" in text.replace("'", '"')
 

@@ -60,6 +60,25 @@ def render_item(item: MemoryItem) -> str:
     return f"{head} {as_data(item.text)}"
 
 
+def context_sections(ctx: MemoryContext) -> dict[str, list[str]]:
+    """The lines of each part of the rendered context, by name (empty parts left out):
+    ``standing instructions``, ``profile``, ``summaries``, ``turns`` (the recall trace
+    counts each part's tokens from these)."""
+    sections: dict[str, list[str]] = {}
+    if ctx.standing_instructions:
+        sections["standing instructions"] = [
+            "", "## Standing instructions (from the user)",
+            *(f"- {as_data(s)}" for s in ctx.standing_instructions)]
+    if ctx.profile.strip():
+        sections["profile"] = ["", "## Profile", as_data(ctx.profile.strip())]
+    if ctx.nodes:
+        sections["summaries"] = ["", "## Summaries of past conversations",
+                                 *(render_item(n) for n in ctx.nodes)]
+    if ctx.turns:
+        sections["turns"] = ["", "## Past messages", *(render_item(t) for t in ctx.turns)]
+    return sections
+
+
 def render_context(ctx: MemoryContext) -> str:
     """The context as one block, delimited as data: ``<memory> ... </memory>``.
 
@@ -68,16 +87,7 @@ def render_context(ctx: MemoryContext) -> str:
     if not (ctx.standing_instructions or ctx.profile.strip() or ctx.nodes or ctx.turns):
         return ""
     parts = [OPEN, MEMORY_PREAMBLE]
-    if ctx.standing_instructions:
-        parts += ["", "## Standing instructions (from the user)"]
-        parts += [f"- {as_data(s)}" for s in ctx.standing_instructions]
-    if ctx.profile.strip():
-        parts += ["", "## Profile", as_data(ctx.profile.strip())]
-    if ctx.nodes:
-        parts += ["", "## Summaries of past conversations"]
-        parts += [render_item(n) for n in ctx.nodes]
-    if ctx.turns:
-        parts += ["", "## Past messages"]
-        parts += [render_item(t) for t in ctx.turns]
+    for lines in context_sections(ctx).values():
+        parts += lines
     parts.append(CLOSE)
     return "\n".join(parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from memory_agent.core.context import MemoryContext, MemoryItem, render_context
@@ -80,6 +80,7 @@ def assemble(
     profile_share: float,
     node_share: float,
     fact_scores: Mapping[str, float] | None = None,
+    cuts: dict[str, str] | None = None,
 ) -> MemoryContext:
     """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
     first, up to ``profile_share``), then nodes (up to ``node_share``) and turns by score.
@@ -88,13 +89,22 @@ def assemble(
     A fact's relevance is ``fact_scores[fact.id]`` when given (the search scores facts by
     meaning), else its word overlap with the query; ties go to the more confirmed, then the
     more recent fact.
+
+    ``cuts``, when given, receives why each candidate left out was cut (``"kind:id"`` ->
+    reason) for a recall trace; the context is the same either way.
     """
+    def cut(kind: str, item_id: str, reason: str) -> None:
+        if cuts is not None:
+            cuts[f"{kind}:{item_id}"] = reason
+
     ctx = MemoryContext(query=query, token_budget=budget, profile="")
     standing = [f for f in profile.facts if f.section == STANDING]
     for fact in standing:
         ctx.standing_instructions.append(fact.text)
         if count(render_context(ctx)) > budget:
             ctx.standing_instructions.pop()
+            for left in standing[standing.index(fact):]:
+                cut("standing", left.id, "over the budget")
             break
     # profile facts: all if they fit the share, else the most relevant ones
     others = [f for f in profile.facts if f.section != STANDING]
@@ -111,6 +121,8 @@ def assemble(
     for fact in ranked:
         trial = render_profile_facts([*chosen, fact])
         if count(trial) + 4 > profile_cap or base + count(trial) + 4 > budget:
+            cut("profile", fact.id, f"over the profile share ({profile_cap} tokens)"
+                if count(trial) + 4 > profile_cap else "over the budget")
             continue
         chosen.append(fact)
     order = {f.id: i for i, f in enumerate(profile.facts)}
@@ -124,6 +136,8 @@ def assemble(
     for item in sorted(nodes, key=lambda i: i.score, reverse=True):
         cost = count(item.text) + 12
         if node_used + cost > node_cap or used + cost > budget:
+            cut("node", item.id, f"over the summary share ({node_cap} tokens)"
+                if node_used + cost > node_cap else "over the budget")
             continue
         ctx.nodes.append(replace(item, tokens=cost))
         node_used += cost
@@ -131,30 +145,36 @@ def assemble(
     for item in sorted(turns, key=lambda i: i.score, reverse=True):
         cost = count(item.text) + 14
         if used + cost > budget:
+            cut("turn", item.id, "over the budget")
             continue
         ctx.turns.append(replace(item, tokens=cost))
         used += cost
     # chronological order reads best; then enforce the budget exactly
     ctx.nodes.sort(key=lambda i: (i.start or 0, i.id))
     ctx.turns.sort(key=lambda i: (i.start or 0, i.id))
-    return _enforce(ctx, budget, count, chosen)
+    return _enforce(ctx, budget, count, chosen, cut, standing)
 
 
 def _enforce(
-    ctx: MemoryContext, budget: int, count: TokenCounter, profile_facts: Sequence[Fact]
+    ctx: MemoryContext, budget: int, count: TokenCounter, profile_facts: Sequence[Fact],
+    cut: Callable[[str, str, str], None], standing: Sequence[Fact],
 ) -> MemoryContext:
+    trimmed = "removed to keep the rendered context within the budget"
     total = count(render_context(ctx))
     while total > budget:
         pools = [p for p in (ctx.turns, ctx.nodes) if p]
         if pools:
             pool = min(pools, key=lambda p: min(i.score for i in p))
-            pool.remove(min(pool, key=lambda i: i.score))
+            lowest = min(pool, key=lambda i: i.score)
+            pool.remove(lowest)
+            cut(lowest.kind, lowest.id, trimmed)
         elif ctx.profile_items:
-            ctx.profile_items.pop()
+            cut("profile", ctx.profile_items.pop().id, trimmed)
             facts = [f for f in profile_facts if f.id in {i.id for i in ctx.profile_items}]
             ctx.profile = render_profile_facts(facts)
         elif ctx.standing_instructions:
             ctx.standing_instructions.pop()
+            cut("standing", standing[len(ctx.standing_instructions)].id, trimmed)
         else:
             break
         total = count(render_context(ctx))

@@ -15,7 +15,7 @@ from typing import Any
 
 from memory_agent.core.store import Job, MemoryStore
 from memory_agent.core.types import utc
-from memory_agent.engine.worker import JobFailure, Worker
+from memory_agent.engine.worker import JobFailure, JobRecord, Worker
 
 log = logging.getLogger("memory_agent")
 
@@ -90,6 +90,11 @@ class JobRunner:
         if self._worker is None:
             return []
         return self._worker.flush(timeout)
+
+    def log(self) -> list[JobRecord]:
+        """What became of the last jobs run in the background (empty without a worker:
+        inline jobs raise instead)."""
+        return self._worker.log() if self._worker is not None else []
 
     @property
     def pending(self) -> int:

@@ -30,6 +30,7 @@ from memory_agent.core.text import clean_message
 from memory_agent.core.tree import SummaryTree
 from memory_agent.core.types import SessionInfo, Turn, utc, validate_id
 from memory_agent.engine.ingestion import Ingestion
+from memory_agent.engine.inspection import InspectionReads
 from memory_agent.engine.jobs import JobRunner, WorkerFactory, thread_worker
 from memory_agent.engine.journal import TurnJournal
 from memory_agent.engine.profile_update import ProfileUpdate
@@ -44,7 +45,7 @@ from memory_agent.engine.user_data import UserData
 from memory_agent.engine.worker import JobFailure
 
 
-class MemoryManager(AsyncTwins):
+class MemoryManager(AsyncTwins, InspectionReads):
     """Long-term memory of one user: a profile document and a summary tree.
 
     Backends are passed in (see :meth:`open` for the defaults: embedded Chroma, the local
@@ -292,3 +293,6 @@ class MemoryManager(AsyncTwins):
     def stats(self) -> dict[str, Any]:
         """Counts for display: sessions, turns, nodes, tree height, profile tokens."""
         return self.data.stats()
+
+    # --- inspection reads (public): summary, session_turns, job_log, session_overview and
+    # recall_trace are inherited from InspectionReads (engine/inspection.py)

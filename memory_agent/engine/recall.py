@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 
 from memory_agent.core.context import MemoryContext
 from memory_agent.core.profile import ProfileDocument
+from memory_agent.core.trace import RecallTrace
 from memory_agent.core.types import Turn
 from memory_agent.engine.fact_vectors import FactVectors, fact_text
-from memory_agent.engine.search import SearchInputs, search_memory
+from memory_agent.engine.search import SearchInputs, search_memory, trace_memory
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.turn_index import StoreTurnSearch, TurnIndex, TurnSearch
 from memory_agent.engine.upkeep import Backends
@@ -60,6 +61,17 @@ class Recall:
 
     def search(self, query: str, token_budget: int | None, *, session_ids: list[str],
                profile: ProfileDocument) -> MemoryContext:
+        inputs, budget = self._inputs(token_budget, session_ids, profile)
+        return search_memory(inputs, query, budget)
+
+    def trace(self, query: str, token_budget: int | None, *, session_ids: list[str],
+              profile: ProfileDocument) -> RecallTrace:
+        """:meth:`search` with the reasons (score parts, budget cuts, part tokens)."""
+        inputs, budget = self._inputs(token_budget, session_ids, profile)
+        return trace_memory(inputs, query, budget)
+
+    def _inputs(self, token_budget: int | None, session_ids: list[str],
+                profile: ProfileDocument) -> tuple[SearchInputs, int]:
         config = self.backends.config
         budget = config.default_recall_budget if token_budget is None else token_budget
         if not isinstance(budget, int) or budget < 0:
@@ -72,7 +84,7 @@ class Recall:
             session_ids=session_ids, profile=profile,
             facts=self.fact_vectors if config.rank_facts_by_meaning else None,
         )
-        return search_memory(inputs, query, budget)
+        return inputs, budget
 
     def warm_facts(self, profile: Callable[[], ProfileDocument]) -> None:
         """Embed new profile facts now, in the update, so the next recall does not."""

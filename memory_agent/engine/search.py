@@ -15,13 +15,16 @@ import numpy as np
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.context import MemoryContext, MemoryItem
 from memory_agent.core.embedder import Embedder
-from memory_agent.core.profile import ProfileDocument
-from memory_agent.core.retrieval import assemble, node_item, turn_item
+from memory_agent.core.profile import STANDING, ProfileDocument
+from memory_agent.core.retrieval import assemble, fact_item, node_item, turn_item
 from memory_agent.core.text import overlap
 from memory_agent.core.tokens import TokenCounter, Truncator
+from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
 from memory_agent.engine.fact_vectors import FactVectors
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.turn_index import Hit, TurnSearch
+
+Scored = list[tuple[MemoryItem, ScoreParts]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,39 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
     not summarised yet, are searched and scored (cosine + lexical overlap). Profile facts
     are scored the same way when ``inputs.facts`` is given.
     """
+    nodes, turns, facts = _candidates(inputs, query)
+    return _assemble(inputs, query, budget, nodes, turns, facts, None)
+
+
+def trace_memory(inputs: SearchInputs, query: str, budget: int) -> RecallTrace:
+    """:func:`search_memory` with the reasons: every candidate's score parts and, for those
+    left out, why the budget cut them. The context is the one ``search_memory`` returns."""
+    nodes, turns, facts = _candidates(inputs, query)
+    cuts: dict[str, str] = {}
+    ctx = _assemble(inputs, query, budget, nodes, turns, facts, cuts)
+    standing = [(f.id, f.text) for f in inputs.profile.facts if f.section == STANDING]
+    ids = {fid for fid, _ in standing}  # always in first, never ranked with the facts
+    ranked = [(item, parts) for item, parts in facts if item.id not in ids]
+    return build_trace(ctx, candidates=[*ranked, *nodes, *turns], standing=standing,
+                       cuts=cuts, count=inputs.count_tokens)
+
+
+def _assemble(inputs: SearchInputs, query: str, budget: int, nodes: Scored, turns: Scored,
+              facts: Scored, cuts: dict[str, str] | None) -> MemoryContext:
+    cfg = inputs.config
+    fact_scores = None
+    if inputs.facts is not None:  # else assemble ranks facts by word overlap itself
+        fact_scores = {item.id: parts.total for item, parts in facts}
+    return assemble(
+        query=query, budget=budget, profile=inputs.profile, nodes=[n for n, _ in nodes],
+        turns=[t for t, _ in turns], count=inputs.count_tokens,
+        profile_share=cfg.profile_share, node_share=cfg.node_share,
+        fact_scores=fact_scores, cuts=cuts,
+    )
+
+
+def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Scored]:
+    """Scored candidates: session nodes of the descent, turns, and profile facts."""
     cfg = inputs.config
     qvec = np.asarray(inputs.embedder.embed_query(query), dtype=np.float32)
     tree = inputs.index.tree
@@ -69,21 +105,27 @@ def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContex
     texts = inputs.turns.fetch([tid for tid, _ in found])  # only the candidates' texts
     hits = [(texts[tid], sim) for tid, sim in found if tid in texts]
     session_score = {s.node.session_id: s.score for s in descent.visited if s.node.level == 1}
-    turns = [
-        turn_item(t, sim + weight * overlap(query, t.user_message + " " + t.assistant_message)
-                  + cfg.session_weight * session_score.get(t.session_id, 0.0),
-                  max_tokens=cfg.max_item_tokens, count=inputs.count_tokens,
-                  truncate=inputs.truncate_tokens)
-        for t, sim in hits
-    ]
-    nodes: list[MemoryItem] = [node_item(s.node, s.score) for s in descent.sessions]
-    fact_scores = None
+    turns: Scored = []
+    for t, sim in hits:
+        parts = ScoreParts(
+            dense=sim, lexical=weight * overlap(query, t.user_message + " " + t.assistant_message),
+            prior=cfg.session_weight * session_score.get(t.session_id, 0.0))
+        score = parts.dense + parts.lexical + parts.prior  # in recall's order of addition
+        turns.append((turn_item(t, score, max_tokens=cfg.max_item_tokens,
+                                count=inputs.count_tokens, truncate=inputs.truncate_tokens),
+                      parts))
+    nodes: Scored = []
+    for s in descent.sessions:
+        lexical = weight * overlap(query, s.node.summary)
+        nodes.append((node_item(s.node, s.score), ScoreParts(dense=s.score - lexical,
+                                                             lexical=lexical)))
+    facts: Scored = []
     if inputs.facts is not None:
         sims = inputs.facts.similarities(qvec, inputs.profile.facts)
-        fact_scores = {f.id: sims[f.id] + weight * overlap(query, f.text)
-                       for f in inputs.profile.facts}
-    return assemble(
-        query=query, budget=budget, profile=inputs.profile, nodes=nodes, turns=turns,
-        count=inputs.count_tokens, profile_share=cfg.profile_share, node_share=cfg.node_share,
-        fact_scores=fact_scores,
-    )
+        for f in inputs.profile.facts:
+            parts = ScoreParts(dense=sims[f.id], lexical=weight * overlap(query, f.text))
+            facts.append((fact_item(f), parts))
+    else:  # ranked by word overlap alone (see assemble)
+        facts = [(fact_item(f), ScoreParts(lexical=overlap(query, f.text)))
+                 for f in inputs.profile.facts if f.section != STANDING]
+    return nodes, turns, facts

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 from memory_agent.core.store import Job
+from memory_agent.core.types import utc
 
 log = logging.getLogger("memory_agent")
 
@@ -19,6 +23,20 @@ class JobFailure:
 
     job: Job
     error: BaseException
+
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+LOG_SIZE = 200  # job outcomes kept per worker (oldest dropped first)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What became of one job submitted to a worker (read-only; see ``Worker.log``)."""
+
+    job: Job
+    status: JobStatus
+    error: str = ""  # the failure's type and message, for failed jobs
+    finished: datetime | None = None
 
 
 class Worker:
@@ -34,6 +52,7 @@ class Worker:
         self._idle = threading.Condition()
         self._pending = 0
         self._failures: list[JobFailure] = []
+        self._log: OrderedDict[str, JobRecord] = OrderedDict()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
         self._thread.start()
@@ -44,12 +63,24 @@ class Worker:
             raise RuntimeError(msg)
         with self._idle:
             self._pending += 1
+            self._note(JobRecord(job, "queued"))
         self._queue.put(job)
 
     @property
     def pending(self) -> int:
         with self._idle:
             return self._pending
+
+    def log(self) -> list[JobRecord]:
+        """The last ``LOG_SIZE`` jobs submitted, oldest first, with their status and error."""
+        with self._idle:
+            return list(self._log.values())
+
+    def _note(self, record: JobRecord) -> None:  # with self._idle held
+        self._log.pop(record.job.id, None)
+        self._log[record.job.id] = record
+        while len(self._log) > LOG_SIZE:
+            self._log.popitem(last=False)
 
     def queued_kinds(self) -> list[str]:
         """Kinds of the jobs still waiting (not the one running)."""
@@ -78,12 +109,18 @@ class Worker:
             job = self._queue.get()
             if job is None:
                 return
+            with self._idle:
+                self._note(JobRecord(job, "running"))
             try:
                 self._handler(job)
+                with self._idle:
+                    self._note(JobRecord(job, "done", finished=utc()))
             except BaseException as error:  # keep the worker alive; report through flush()
                 log.warning("memory update job %s (%s) failed: %s", job.id, job.kind, error)
                 with self._idle:
                     self._failures.append(JobFailure(job, error))
+                    self._note(JobRecord(job, "failed", f"{type(error).__name__}: {error}",
+                                         utc()))
             finally:
                 with self._idle:
                     self._pending -= 1

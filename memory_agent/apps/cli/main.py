@@ -26,6 +26,7 @@ from memory_agent.apps.cli.common import (
     stored,
     stored_user,
 )
+from memory_agent.apps.cli.inspect import inspect
 from memory_agent.apps.cli.profile import profile
 from memory_agent.errors import ConfirmationRequiredError, MemoryAgentError
 
@@ -48,6 +49,7 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(chat)
 cli.add_command(profile)
+cli.add_command(inspect)
 
 
 @cli.command()
