@@ -58,6 +58,8 @@ def test_json_on_read_commands(data_dir, capsys):
     assert run(data_dir, "recall", "where do I live?", "--user", "alice", "--json") == 0
     recalled = json.loads(lines(capsys))
     assert "Lyon" in recalled["prompt"] and any(i["score"] for i in recalled["items"])
+    assert any(t["chosen"] and t["parts"]["dense"] > 0 for t in recalled["trace"])
+    assert recalled["part_tokens"]["profile"] > 0
     assert run(data_dir, "tree", "--user", "alice", "--json") == 0
     assert json.loads(lines(capsys))["problems"] == []
 
@@ -141,7 +143,8 @@ def test_chat_help_and_recall_with_budget(capsys):
     loop, _ = chat_on(["I live in Porto", "/help", "/recall where --budget 120", "/quit"])
     loop.run()
     out = capsys.readouterr().out
-    assert "/recall TEXT [--budget N]" in out and "of 120 tokens" in out and "score" in out
+    assert "/recall TEXT [--budget N]" in out and "of 120 tokens" in out
+    assert "= dense " in out and "[in]" in out  # why each item was chosen
 
 
 def test_profile_change_words():

@@ -22,6 +22,7 @@ from memory_agent.apps.cli.common import (
     global_options,
     open_memory,
     say,
+    say_trace,
     settings,
     stored,
 )
@@ -136,15 +137,11 @@ class Chat:
             say("usage: /recall TEXT [--budget N]")
             return
         try:
-            context = self.memory.recall(" ".join(words), token_budget=budget)
+            trace = self.memory.recall_trace(" ".join(words), token_budget=budget)
         except InvalidInputError as error:
             say(f"/recall refused: {error}")
             return
-        say(context.to_prompt() or "(nothing recalled)")
-        say(f"({context.tokens_used} of {budget} tokens)")
-        for item in [*context.profile_items, *context.nodes, *context.turns]:
-            say(f"  {item.kind:<7} {item.id:<16} score {item.score:6.3f}  {item.tokens:4d} "
-                f"tokens  {item.provenance}")
+        say_trace(trace, budget)
 
     def end(self) -> None:
         if self._open_session():

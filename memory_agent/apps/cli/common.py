@@ -16,6 +16,7 @@ from memory_agent.apps.cli.settings import CliSettings, resolve
 from memory_agent.errors import UnknownUserError
 
 if TYPE_CHECKING:
+    from memory_agent.core.trace import RecallTrace
     from memory_agent.engine.manager import MemoryManager
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +94,18 @@ def open_memory(ctx: click.Context, user: str, *, with_model: bool,
         n_threads=s.threads, n_ctx=s.n_ctx, background=background, resume=with_model,
         progress=progress,
     )
+
+
+def say_trace(trace: RecallTrace, budget: int) -> None:
+    """The context, then why each candidate was chosen or cut (its score parts)."""
+    say(trace.prompt or "(nothing recalled)")
+    parts = ", ".join(f"{name} {n}" for name, n in trace.part_tokens.items() if n)
+    say(f"({trace.context.tokens_used} of {budget} tokens: {parts or 'nothing'})")
+    for item in trace.items:
+        p = item.parts
+        why = "in" if item.chosen else f"cut: {item.cut}"
+        say(f"  {item.kind:<8} {item.id:<16} {p.total:6.3f} = dense {p.dense:.3f} + lexical "
+            f"{p.lexical:.3f} + prior {p.prior:.3f} + time {p.time:.3f}  [{why}]")
 
 
 def stored(memory: MemoryManager) -> str | None:

@@ -21,6 +21,7 @@ from memory_agent.apps.cli.common import (
     open_memory,
     progress,
     say,
+    say_trace,
     settings,
     setup_logging,
     stored,
@@ -98,18 +99,17 @@ def recall(ctx: click.Context, query: str, user: str, budget: int | None, as_jso
     """Print what memory would give the model for QUERY, and why each item was chosen."""
     budget = budget or settings(ctx).budget
     with stored_user(ctx, user) as memory:
-        context = memory.recall(query, token_budget=budget)
-        items = [*context.profile_items, *context.nodes, *context.turns]
+        trace = memory.recall_trace(query, token_budget=budget)
         if as_json:
             emit_json({"query": query, "token_budget": budget,
-                       "tokens_used": context.tokens_used, "prompt": context.to_prompt(),
-                       "items": [dataclasses.asdict(i) for i in items]})
+                       "tokens_used": trace.context.tokens_used, "prompt": trace.prompt,
+                       "part_tokens": trace.part_tokens,
+                       "items": [dataclasses.asdict(i) for i in trace.context.profile_items
+                                 + trace.context.nodes + trace.context.turns],
+                       "trace": [{**dataclasses.asdict(t), "score": t.parts.total}
+                                 for t in trace.items]})
             return
-        say(context.to_prompt() or "(nothing recalled)")
-        say(f"({context.tokens_used} of {budget} tokens)")
-        for item in items:
-            say(f"  {item.kind:<7} {item.id:<16} score {item.score:6.3f}  "
-                f"{item.tokens:4d} tokens  {item.provenance}")
+        say_trace(trace, budget)
 
 
 @cli.command()
