@@ -331,7 +331,7 @@ def test_recall_through_the_index_equals_recall_through_chroma_queries(tmp_path:
         query = " ".join(rng.sample(WORDS, 2)) + f" session {rng.randrange(12)}"
         with_index = recalled(indexed, query)
         assert with_index == recalled(queried, query)
-        assert with_index.count("User:") >= 3
+        assert with_index.count("The user said:") >= 3
     indexed.close()
     queried.close()
 

@@ -7,6 +7,7 @@ upkeep runs in the background and reports what changed on its own line.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import threading
@@ -70,6 +71,7 @@ class Chat:
     status: str = "memory: up to date"  # the status line (a terminal's bottom toolbar)
     _loaded: bool = False
     _notes: list[str] = field(default_factory=list)  # said before the next prompt
+    _watchers: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self) -> None:
@@ -214,7 +216,9 @@ class Chat:
                 self.status = f"memory: up to date ({change})"
                 self._notes.append(f"[memory] session {session} done: {change}{note}")
 
-        threading.Thread(target=wait, name="chat-status", daemon=True).start()
+        watcher = threading.Thread(target=wait, name="chat-status", daemon=True)
+        self._watchers.append(watcher)
+        watcher.start()
 
     def say_notes(self) -> None:
         with self._lock:
@@ -225,8 +229,13 @@ class Chat:
     def _open_session(self) -> bool:
         return any(s.session_id == self.session and not s.ended for s in self.memory.sessions())
 
-    def leave(self) -> None:
-        """End the open session; wait for memory upkeep only if the person wants to."""
+    def leave(self) -> bool:
+        """End the open session; wait for memory upkeep only if the person wants to.
+
+        Returns False when update work is still running and the person chose not to wait:
+        the process must then end at once (``os._exit``), as after a crash, because the
+        model and the store are still in use on the worker thread; the unfinished job stays
+        journaled and the next start resumes it."""
         if self._open_session():
             self.memory.end_session(self.session)
         pending = self.memory.pending
@@ -237,6 +246,10 @@ class Chat:
         if pending and wait:
             say(f"(updating memory before exit: {pending} jobs...)")
         self.memory.close(wait=wait)
+        if wait:  # the status threads read the profile once the work is done
+            for watcher in self._watchers:
+                watcher.join(timeout=60)
+        return wait or not pending
 
 
 @click.command()
@@ -259,7 +272,10 @@ def chat(ctx: click.Context, user: str, session: str | None, budget: int | None)
     try:
         loop.run()
     finally:
-        loop.leave()
+        if not loop.leave():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
 
 
 def line_reader(status: Callable[[], str]) -> Callable[[str], str]:
