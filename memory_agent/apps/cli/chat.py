@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ import click
 
 from memory_agent.apps.cli.common import (
     confirm,
-    confirm_typed,
+    confirm_forget,
     global_options,
     open_memory,
     say,
@@ -155,9 +155,7 @@ class Chat:
         say(f"(new session {self.session})")
 
     def forget(self) -> None:
-        what = stored(self.memory) or "nothing stored yet"
-        if confirm_typed(f"This erases everything stored about {self.memory.user_id} "
-                         f"({what}). It cannot be undone.", self.memory.user_id):
+        if confirm_forget(self.memory):
             self.memory.forget()
             say("(everything about you was forgotten)")
         else:
@@ -184,13 +182,13 @@ class Chat:
         reply = self.stream(stream_answer(self.memory.llm, message, context))
         self.memory.record(message, reply or "(no answer)", session_id=self.session)
 
-    def stream(self, pieces: object) -> str:
+    def stream(self, pieces: Iterable[str]) -> str:
         """Print the reply as it comes, after a 'thinking' mark; return it whole."""
         thinking = "assistant> (thinking…)"
         click.echo(thinking, nl=False)
         text: list[str] = []
         first = True
-        for piece in pieces:  # type: ignore[attr-defined]
+        for piece in pieces:
             if first:  # replace the mark by the answer on the same line
                 click.echo("\r" + " " * len(thinking) + "\rassistant> ", nl=False)
                 piece = piece.lstrip()

@@ -110,14 +110,11 @@ def say_trace(trace: RecallTrace, budget: int) -> None:
 
 def stored(memory: MemoryManager) -> str | None:
     """What is stored about the user, in words, or None if nothing is."""
-    sessions = memory.sessions()
-    facts = len(memory.profile().facts)
-    history = len(memory.profile_history())
-    if not sessions and not facts and not history:
+    s = memory.summary()
+    if not (s.sessions or s.facts or s.history):
         return None
-    turns = sum(s.n_turns for s in sessions)
-    return (f"{len(sessions)} sessions, {turns} turns, {facts} profile facts, "
-            f"{history} history entries")
+    return (f"{s.sessions} sessions, {s.turns} turns, {s.facts} profile facts, "
+            f"{s.history} history entries")
 
 
 @contextmanager
@@ -145,6 +142,13 @@ def confirm(question: str) -> bool:
         return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
     except EOFError:
         return False
+
+
+def confirm_forget(memory: MemoryManager) -> bool:
+    """Forgetting a whole user: say what goes, and have the user id typed."""
+    what = stored(memory) or "nothing stored yet"
+    return confirm_typed(f"This erases everything stored about {memory.user_id} ({what}). "
+                         "It cannot be undone.", memory.user_id)
 
 
 def confirm_typed(question: str, expected: str) -> bool:

@@ -15,7 +15,7 @@ import click
 from memory_agent.apps.cli.chat import chat
 from memory_agent.apps.cli.common import (
     confirm,
-    confirm_typed,
+    confirm_forget,
     emit_json,
     global_options,
     open_memory,
@@ -139,23 +139,17 @@ def tree(ctx: click.Context, user: str, as_json: bool) -> None:
 @click.pass_context
 def users(ctx: click.Context, as_json: bool) -> None:
     """List the stored users with their sessions, turns and profile facts."""
-    from memory_agent.backends.store.chroma import ChromaStore
+    from memory_agent.apps.workspace import open_workspace
 
     s = settings(ctx)
-    store = ChromaStore.from_settings(data_dir=s.data_dir, server_url=s.server_url)
+    workspace = open_workspace(data_dir=s.data_dir, server_url=s.server_url, model=s.model)
     try:
-        names = store.list_users()
+        summaries = [workspace.manager(name).summary() for name in workspace.users()]
     finally:
-        store.close()
-    rows = []
-    for name in names:
-        memory = open_memory(ctx, name, with_model=False, background=False)
-        with memory:
-            stats = memory.stats()
-            last = max((x.end for x in memory.sessions()), default=None)
-        rows.append({"user": name, "sessions": stats["sessions"], "turns": stats["turns"],
-                     "facts": stats["profile_facts"], "last_activity": last,
-                     "pending_jobs": stats["pending_jobs"]})
+        workspace.close()
+    rows = [{"user": u.user_id, "sessions": u.sessions, "turns": u.turns, "facts": u.facts,
+             "last_activity": u.last_activity, "pending_jobs": u.pending_jobs}
+            for u in summaries]
     if as_json:
         emit_json(rows)
         return
@@ -213,9 +207,7 @@ def forget(ctx: click.Context, user: str, fact_id: str | None, yes: bool) -> Non
                                     "rewritten" if sessions else ""))
             return
         what = stored(memory)
-        if not (yes or (sys.stdin.isatty() and confirm_typed(
-                f"This erases everything stored about {user} ({what}). It cannot be undone.",
-                user))):
+        if not (yes or (sys.stdin.isatty() and confirm_forget(memory))):
             raise ConfirmationRequiredError(f"not confirmed: nothing of {user} was erased "
                                             "(type the user id, or add --yes)")
         memory.forget()

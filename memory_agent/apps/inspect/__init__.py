@@ -13,6 +13,6 @@ from __future__ import annotations
 
 from memory_agent.apps.inspect.app import create_app
 from memory_agent.apps.inspect.server import InspectorServer
-from memory_agent.apps.inspect.workspace import Workspace, open_workspace
+from memory_agent.apps.workspace import Workspace, open_workspace
 
 __all__ = ["InspectorServer", "Workspace", "create_app", "open_workspace"]

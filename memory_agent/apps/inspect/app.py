@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from memory_agent.apps.inspect.security import Guard, cookie_name, csrf_value, new_token
-from memory_agent.apps.inspect.workspace import Workspace
+from memory_agent.apps.workspace import Workspace
 from memory_agent.core.render import fmt_day, fmt_span
 from memory_agent.errors import MemoryAgentError, NotFoundError
 

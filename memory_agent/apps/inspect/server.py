@@ -10,7 +10,7 @@ import uvicorn
 
 from memory_agent.apps.inspect.app import create_app
 from memory_agent.apps.inspect.security import new_token
-from memory_agent.apps.inspect.workspace import Workspace
+from memory_agent.apps.workspace import Workspace
 
 
 class InspectorServer:

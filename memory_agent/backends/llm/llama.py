@@ -196,7 +196,7 @@ class LlamaCppLLM(LLM):
         with self._load_lock:
             llama = self._loaded()
         messages = [defuse_special_tokens(m) for m in messages]
-        self._check_fits(llama, messages, max_tokens)
+        prompt_tokens = self._check_fits(llama, messages, max_tokens)
         started = time.perf_counter()
         pieces = 0
         try:
@@ -214,7 +214,7 @@ class LlamaCppLLM(LLM):
             msg = f"llama.cpp failed: {exc}"
             raise ModelError(msg) from exc
         finally:  # a streamed reply reports no usage: one piece is one generated token
-            self._record({"usage": {"prompt_tokens": self._prompt_tokens(llama, messages),
+            self._record({"usage": {"prompt_tokens": prompt_tokens,
                                     "completion_tokens": pieces}},
                          time.perf_counter() - started)
 
@@ -227,7 +227,8 @@ class LlamaCppLLM(LLM):
             self._checked_grammars.add(text)
         return LlamaGrammar.from_string(text, verbose=False)
 
-    def _check_fits(self, llama: Llama, messages: Sequence[Message], max_tokens: int) -> None:
+    def _check_fits(self, llama: Llama, messages: Sequence[Message], max_tokens: int) -> int:
+        """The prompt's tokens; ModelError if they and ``max_tokens`` overflow the context."""
         prompt_tokens = self._prompt_tokens(llama, messages)
         if prompt_tokens + max_tokens > self.context_window:
             msg = (
@@ -236,6 +237,7 @@ class LlamaCppLLM(LLM):
                 f"truncated: shorten the prompt, lower max_tokens or raise n_ctx"
             )
             raise ModelError(msg)
+        return prompt_tokens
 
     def _record(self, response: Any, seconds: float) -> None:
         usage = response.get("usage") or {}

@@ -1,4 +1,4 @@
-"""Where the inspector gets memory from: the stored users and one manager per user."""
+"""Every stored user of one store, each opened once: the inspector and `memory-agent users`."""
 
 from __future__ import annotations
 
