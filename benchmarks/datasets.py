@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from benchmarks.lib.paths import DEFAULT_DATA
 
 NO_REPLY = "(no reply)"
 DATASETS = ("locomo", "realtalk")
+HALVES = ("tune", "check")
+SPLIT_SEED = 0  # the one split of the dev conversations into a tuning and a check half
 
 
 def add_dataset_args(parser: argparse.ArgumentParser) -> None:
@@ -174,3 +177,13 @@ def exchanges(session: Session) -> list[Exchange]:
         ids = tuple(m.dia_id for m in first + (second or []))
         out.append(Exchange(said(first), said(second) if second else NO_REPLY, first[0].at, ids))
     return out
+
+
+def halves(conversations: Iterable[Conversation], seed: int = SPLIT_SEED) -> dict[str, str]:
+    """Conversation id -> ``"tune"`` or ``"check"``: a seeded shuffle of the ids, the first
+    half (rounded up) to tune on, the rest only to check. Tune rules and settings on the
+    first; report both (a change earns its place only if the check half agrees)."""
+    ids = sorted(c.id for c in conversations)
+    random.Random(seed).shuffle(ids)
+    cut = (len(ids) + 1) // 2
+    return {cid: HALVES[0] if i < cut else HALVES[1] for i, cid in enumerate(ids)}

@@ -19,56 +19,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import Conversation, add_dataset_args, load
+from benchmarks.datasets import HALVES, Conversation, add_dataset_args, halves, load
 from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, turn_ids, user_id_for
 from benchmarks.lib.models import reading_manager
 from benchmarks.lib.paths import RESULTS
 from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.context import MemoryContext
+from memory_agent.core.lexical import BM25Index
 from memory_agent.core.retrieval import assemble, turn_item
-from memory_agent.core.text import words
+from memory_agent.core.text import content_words
 from memory_agent.core.types import Turn
+from memory_agent.engine.turn_index import turn_words
 
 BUDGETS = (500, 1000, 2000)
 METHODS = ("tree", "dense", "bm25", "hybrid", "recency")
-
-
-class BM25:
-    """Okapi BM25 over word tokens (k1=1.5, b=0.75): small, exact and dependency-free."""
-
-    def __init__(self, docs: list[str]) -> None:
-        self.docs = [words(d) for d in docs]
-        self.avg = statistics.fmean(len(d) for d in self.docs) if self.docs else 1.0
-        df: dict[str, int] = defaultdict(int)
-        for doc in self.docs:
-            for w in set(doc):
-                df[w] += 1
-        n = len(self.docs)
-        self.idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
-        self.tf = [defaultdict(int) for _ in self.docs]
-        for tf, doc in zip(self.tf, self.docs, strict=True):
-            for w in doc:
-                tf[w] += 1
-
-    def scores(self, query: str) -> list[float]:
-        q = words(query)
-        out = []
-        for tf, doc in zip(self.tf, self.docs, strict=True):
-            s = 0.0
-            for w in q:
-                f = tf.get(w, 0)
-                if f:
-                    s += self.idf[w] * f * 2.5 / (f + 1.5 * (1 - 0.75 + 0.75 * len(doc) / self.avg))
-            out.append(s)
-        return out
 
 
 def rrf(*rankings: list[int], k: int = 60) -> list[int]:
@@ -79,13 +50,23 @@ def rrf(*rankings: list[int], k: int = 60) -> list[int]:
     return sorted(fused, key=lambda i: fused[i], reverse=True)
 
 
+def answer_coverage(answer: str, text: str) -> float | None:
+    """The share of the gold answer's content words found in ``text`` (None: the answer has
+    none). It needs no reader and credits a summary that carries the answer."""
+    gold = content_words(answer)
+    if not gold:
+        return None
+    return len(gold & content_words(text)) / len(gold)
+
+
 class FlatRanker:
     """The flat baselines' rankings of one user's turns: dense, BM25 and their RRF fusion."""
 
     def __init__(self, memory: MemoryManager) -> None:
         self.memory = memory
         self.turns = memory.store.get_turns(memory.user_id)
-        self.bm25 = BM25([t.text() for t in self.turns])
+        self.bm25 = BM25Index()
+        self.bm25.add_all((t.id, turn_words(t)) for t in self.turns)
         self.index_of = {t.id: i for i, t in enumerate(self.turns)}
 
     def rankings(self, query: str) -> dict[str, list[Turn]]:
@@ -93,7 +74,7 @@ class FlatRanker:
         dense = [t for t, _ in self.memory.store.search_turns(
             self.memory.user_id, qvec, k=len(self.turns))]
         scores = self.bm25.scores(query)
-        lexical = sorted(range(len(self.turns)), key=lambda i: -scores[i])
+        lexical = sorted(range(len(self.turns)), key=lambda i: -scores.get(self.turns[i].id, 0))
         hybrid = rrf([self.index_of[t.id] for t in dense], lexical)
         return {"dense": dense, "bm25": [self.turns[i] for i in lexical],
                 "hybrid": [self.turns[i] for i in hybrid]}
@@ -119,6 +100,18 @@ def evidence_hits(conv: Conversation, evidence: list[str], text: str) -> list[bo
     return hits
 
 
+def new_cells() -> dict[str, Any]:
+    return {m: {str(b): {"recall_sum": 0.0, "n": 0, "per_category": {}, "node_cover_sum": 0.0,
+                         "coverage_sum": 0.0, "coverage_n": 0, "coverage_per_category": {}}
+                for b in BUDGETS} for m in METHODS}
+
+
+def add(per: dict[str, list[float]], category: int, value: float) -> None:
+    cell = per.setdefault(str(category), [0.0, 0])
+    cell[0] += value
+    cell[1] += 1
+
+
 def evaluate(conv: Conversation, memory: MemoryManager, dia_map: dict[str, str],
              results: dict[str, Any], timings: dict[str, list[float]]) -> None:
     ranker = FlatRanker(memory)
@@ -137,18 +130,63 @@ def evaluate(conv: Conversation, memory: MemoryManager, dia_map: dict[str, str],
                 else:
                     ctx = flat_context(memory, qa.question, budget, ranked[method])
                 timings[method].append(time.perf_counter() - t0)
-                hits = evidence_hits(conv, evidence, ctx.to_prompt())
+                prompt = ctx.to_prompt()
+                hits = evidence_hits(conv, evidence, prompt)
                 cell = results[method][str(budget)]
                 cell["recall_sum"] += sum(hits) / len(hits)
                 cell["n"] += 1
-                per = cell["per_category"].setdefault(str(qa.category), [0.0, 0])
-                per[0] += sum(hits) / len(hits)
-                per[1] += 1
+                add(cell["per_category"], qa.category, sum(hits) / len(hits))
+                coverage = answer_coverage(qa.answer, prompt)
+                if coverage is not None:
+                    cell["coverage_sum"] += coverage
+                    cell["coverage_n"] += 1
+                    add(cell["coverage_per_category"], qa.category, coverage)
                 if method == "tree":  # does a returned summary node cover an evidence turn?
                     covered = {c for n in ctx.nodes if n.id in tree
                                for c in tree.get(n.id).children}
                     turn_ids = {dia_map.get(e) for e in evidence}
                     cell["node_cover_sum"] += len(turn_ids & covered) / max(1, len(turn_ids))
+
+
+def table_of(results: dict[str, Any]) -> dict[str, Any]:
+    def mean(total: float, n: int) -> float:
+        return round(total / (n or 1), 4)
+
+    table: dict[str, Any] = {}
+    for method, cells in results.items():
+        table[method] = {}
+        for budget, cell in cells.items():
+            entry = {
+                "evidence_recall": mean(cell["recall_sum"], cell["n"]), "n": cell["n"],
+                "per_category": {c: mean(s, k) for c, (s, k) in
+                                 sorted(cell["per_category"].items())},
+                "answer_coverage": mean(cell["coverage_sum"], cell["coverage_n"]),
+                "coverage_n": cell["coverage_n"],
+                "coverage_per_category": {c: mean(s, k) for c, (s, k) in
+                                          sorted(cell["coverage_per_category"].items())},
+            }
+            if method == "tree":
+                entry["node_covers_evidence"] = mean(cell["node_cover_sum"], cell["n"])
+            table[method][budget] = entry
+    return table
+
+
+def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cells of several halves summed into one (the whole dev set)."""
+    out = new_cells()
+    for part in parts:
+        for method, cells in part.items():
+            for budget, cell in cells.items():
+                into = out[method][budget]
+                for key, value in cell.items():
+                    if isinstance(value, dict):
+                        for c, (s, k) in value.items():
+                            slot = into[key].setdefault(c, [0.0, 0])
+                            slot[0] += s
+                            slot[1] += k
+                    else:
+                        into[key] += value
+    return out
 
 
 def main() -> None:
@@ -167,10 +205,8 @@ def main() -> None:
     conversations = load(args.dataset, args.data)
     store = ChromaStore.persistent(cache / "chroma")
     embedder = E5Embedder()
-    results: dict[str, Any] = {
-        m: {str(b): {"recall_sum": 0.0, "n": 0, "per_category": {}, "node_cover_sum": 0.0}
-            for b in BUDGETS} for m in METHODS
-    }
+    split = halves(conversations)
+    results = {half: new_cells() for half in HALVES}
     timings: dict[str, list[float]] = defaultdict(list)
     evaluated: list[str] = []
     for conv in conversations:
@@ -181,36 +217,30 @@ def main() -> None:
                   "(run ingest.py to finish it)", flush=True)
             memory.close()
             continue
-        print(f"evaluating {args.dataset}/{user}: {len(conv.qa)} questions", flush=True)
-        evaluate(conv, memory, turn_ids(conv), results, timings)
+        print(f"evaluating {args.dataset}/{user} ({split[conv.id]} half): "
+              f"{len(conv.qa)} questions", flush=True)
+        evaluate(conv, memory, turn_ids(conv), results[split[conv.id]], timings)
         evaluated.append(user)
         memory.close()
-    table: dict[str, Any] = {}
-    for method, cells in results.items():
-        table[method] = {}
-        for budget, cell in cells.items():
-            n = cell["n"] or 1
-            entry = {"evidence_recall": round(cell["recall_sum"] / n, 4), "n": cell["n"],
-                     "per_category": {c: round(s / k, 4) for c, (s, k) in
-                                      sorted(cell["per_category"].items())}}
-            if method == "tree":
-                entry["node_covers_evidence"] = round(cell["node_cover_sum"] / n, 4)
-            table[method][budget] = entry
+    table = {"all": table_of(merged(list(results.values()))),
+             **{half: table_of(cells) for half, cells in results.items()}}
     key = args.label or args.dataset
     existing = read_json(args.out)
     existing[key] = table
     existing.setdefault("_runs", {})[key] = {
         "cache": str(cache), "config_overrides": json.loads(args.config),
-        "conversations": evaluated, "conversations_in_data": len(conversations),
+        "conversations": evaluated, "halves": split, "conversations_in_data": len(conversations),
         "mean_method_seconds": {m: round(statistics.fmean(v), 4) for m, v in timings.items()},
         **describe(),
     }
     write_json(args.out, existing, indent=2)
-    print("method   " + "  ".join(f"B={b:>5}" for b in BUDGETS))
-    for method in METHODS:
-        print(f"{method:8} " + "  ".join(f"{table[method][str(b)]['evidence_recall']:.3f}  "
-                                          for b in BUDGETS))
-
+    for half, cells in table.items():
+        print(f"{half}: evidence recall / answer coverage")
+        print("method   " + "  ".join(f"B={b:>5}      " for b in BUDGETS))
+        for method in METHODS:
+            print(f"{method:8} " + "  ".join(
+                f"{cells[method][str(b)]['evidence_recall']:.3f}/"
+                f"{cells[method][str(b)]['answer_coverage']:.3f}" for b in BUDGETS))
 
 if __name__ == "__main__":
     main()

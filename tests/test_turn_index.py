@@ -199,6 +199,35 @@ def test_foreign_writes_and_deletions_follow_the_rule(clock: Clock) -> None:
     assert hit[0] == "s3#2" and hit[1] == pytest.approx(1.0, abs=1e-5)  # the new vector
 
 
+def test_words_follow_the_same_rule_as_the_vectors(clock: Clock) -> None:
+    store = CountingStore()
+    words = ["chess", "marathon", "lyon", "nurse", "garden", "pasta"]
+    turns = [Turn("ann", f"s{s}", i, f"about {words[s * 2 + i - 1]}", "noted",
+                  T0 + timedelta(hours=s, minutes=i)) for s in range(3) for i in (1, 2)]
+    vectors = np.random.default_rng(1).normal(size=(len(turns), DIM)).tolist()
+    store.add_turns(turns[:4], vectors[:4])
+    index = TurnIndex(store, "ann", refresh_seconds=30)
+
+    def found(query: str, sessions: list[str] | None = None) -> list[str]:
+        return [tid for tid, _ in index.lexical(query, k=9, session_ids=sessions)]
+
+    assert found("marathon") == ["s0#2"]  # loaded on first use
+    store.add_turns(turns[4:5], vectors[4:5])
+    index.added(turns[4:5], vectors[4:5])  # this process's write: found at once
+    assert found("garden") == ["s2#1"]
+    store.add_turns(turns[5:], vectors[5:])  # another writer's turn
+    assert found("pasta") == []  # not before the interval passes
+    clock.now += 31
+    index.sync()
+    assert found("pasta") == ["s2#2"]  # caught up by ids, its words read with it
+    assert sorted(found("garden pasta marathon", ["s2"])) == ["s2#1", "s2#2"]
+    assert found("garden pasta", ["s0"]) == []
+    store.forget_user("ann")  # deleted elsewhere
+    clock.now += 31
+    index.sync()
+    assert found("chess marathon lyon nurse garden pasta") == []
+
+
 def test_reset_reloads_on_next_use() -> None:
     store = CountingStore()
     turns, vectors = random_history("ann", sessions=2, per_session=2, seed=9)
@@ -317,7 +346,8 @@ class TieFreeEmbedder(HashingEmbedder):
 def test_recall_through_the_index_equals_recall_through_chroma_queries(tmp_path: Path) -> None:
     client = chromadb.PersistentClient(path=str(tmp_path / "chroma"),
                                        settings=Settings(anonymized_telemetry=False))
-    config = MemoryConfig(fanout=3, period="none")
+    # the store's own search ranks by meaning only: compare the index's meaning ranking
+    config = MemoryConfig(fanout=3, period="none", lexical_candidates=0)
 
     def open_with(store: ChromaStore) -> MemoryManager:
         return MemoryManager(user_id="ann", store=store, llm=TaskLLM(),

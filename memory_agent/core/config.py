@@ -43,15 +43,21 @@ class MemoryConfig(BaseModel):
     node_share: float = Field(default=0.25, ge=0, le=1)  # most the summary nodes may take
     # a turn longer than this is shortened in context
     max_item_tokens: int = Field(default=200, ge=20)
-    beam_width: int = Field(default=3, ge=1, le=64)
-    session_beam: int = Field(default=4, ge=1, le=256)
-    turn_candidates: int = Field(default=24, ge=0, le=500)  # 0: none under the branches
-    # turns found by a flat search over all sessions, added to those under the chosen branches
-    # (a fallback when the tree's choice is unsure); 0 = search only the chosen sessions
-    global_candidates: int = Field(default=24, ge=0, le=500)
-    # how much a turn's score rises with the score of its session in the descent
-    session_weight: float = Field(default=0.0, ge=0, le=5)
-    lexical_weight: float = Field(default=0.3, ge=0, le=5)
+    # the candidate pool (core/pool.py): turns and summary nodes of every level, ranked by
+    # meaning and by BM25 and fused by reciprocal rank
+    turn_candidates: int = Field(default=50, ge=0, le=500)  # best turns by meaning
+    lexical_candidates: int = Field(default=50, ge=0, le=500)  # best turns by BM25
+    rrf_k: int = Field(default=60, ge=1, le=1000)  # 1 / (rrf_k + rank)
+    node_weight: float = Field(default=1.0, ge=0, le=5)  # a node's fused score, times this
+    node_candidates: int = Field(default=20, ge=0, le=500)  # best nodes put in the pool
+    # a turn's score rises by this times its session node's fused score (the tree as a prior)
+    session_weight: float = Field(default=0.5, ge=0, le=5)
+    expand_sessions: int = Field(default=3, ge=0, le=50)  # best sessions bring their best turns
+    turns_per_session: int = Field(default=2, ge=0, le=20)  # ...this many each
+    # the best turns bring the next turn of their session at this share of their score
+    neighbour_weight: float = Field(default=0.0, ge=0, le=1)
+    neighbours: int = Field(default=5, ge=0, le=50)  # of how many best turns
+    lexical_weight: float = Field(default=0.3, ge=0, le=5)  # profile facts: + this x overlap
     # profile facts that do not all fit the profile share are picked by meaning (embedding
     # similarity to the query + lexical_weight * word overlap); False: by word overlap only
     rank_facts_by_meaning: bool = True

@@ -15,6 +15,9 @@ from memory_agent.core.types import Node, Turn
 # suggestion it once made, "A tomato pasta bar could be fun", for a fact or an answer)
 USER_SAID = "The user said:"
 ASSISTANT_SAID = "| The assistant replied (not a fact about the user):"
+# tokens an item's header line adds to its text (date, provenance) in the rendered context
+NODE_OVERHEAD = 12
+TURN_OVERHEAD = 14
 
 
 def turn_item(
@@ -83,7 +86,8 @@ def assemble(
     cuts: dict[str, str] | None = None,
 ) -> MemoryContext:
     """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
-    first, up to ``profile_share``), then nodes (up to ``node_share``) and turns by score.
+    first, up to ``profile_share``), then nodes and turns from one pool by score (nodes up
+    to ``node_share``).
     The rendered context (``to_prompt()``) never exceeds ``budget``.
 
     A fact's relevance is ``fact_scores[fact.id]`` when given (the search scores facts by
@@ -129,25 +133,21 @@ def assemble(
     chosen.sort(key=lambda f: order[f.id])
     ctx.profile = render_profile_facts(chosen)
     ctx.profile_items = [fact_item(f) for f in chosen]
-    # nodes and turns, best first, nodes capped
+    # one pool: nodes and turns together, best first, nodes capped at their share
     used = count(render_context(ctx))
     node_cap = int(budget * node_share)
     node_used = 0
-    for item in sorted(nodes, key=lambda i: i.score, reverse=True):
-        cost = count(item.text) + 12
-        if node_used + cost > node_cap or used + cost > budget:
-            cut("node", item.id, f"over the summary share ({node_cap} tokens)"
-                if node_used + cost > node_cap else "over the budget")
+    pool = sorted([*nodes, *turns], key=lambda i: i.score, reverse=True)
+    for item in pool:
+        cost = count(item.text) + (NODE_OVERHEAD if item.kind == "node" else TURN_OVERHEAD)
+        if item.kind == "node" and node_used + cost > node_cap:
+            cut("node", item.id, f"over the summary share ({node_cap} tokens)")
             continue
-        ctx.nodes.append(replace(item, tokens=cost))
-        node_used += cost
-        used += cost
-    for item in sorted(turns, key=lambda i: i.score, reverse=True):
-        cost = count(item.text) + 14
         if used + cost > budget:
-            cut("turn", item.id, "over the budget")
+            cut(item.kind, item.id, "over the budget")
             continue
-        ctx.turns.append(replace(item, tokens=cost))
+        (ctx.nodes if item.kind == "node" else ctx.turns).append(replace(item, tokens=cost))
+        node_used += cost if item.kind == "node" else 0
         used += cost
     # chronological order reads best; then enforce the budget exactly
     ctx.nodes.sort(key=lambda i: (i.start or 0, i.id))

@@ -46,15 +46,23 @@ def sentences(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """A very light stemmer: enough to match 'recipes'/'recipe', 'hiking'/'hike'."""
+    """A very light stemmer: enough to match 'hiking'/'hikes', 'plays'/'played'. It does not
+    match 'recipe'/'recipes' or 'running'/'runs' (the profile rules' cue words are stemmed
+    by it too: a better stemmer must be measured on the profile benchmarks as well)."""
     for suffix in ("ing", "ies", "es", "ed", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
     return word
 
 
+def terms(text: str) -> list[str]:
+    """The content words of a text in order, repeats kept (stop words and one-letter words
+    dropped, lightly stemmed): what BM25 counts."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
 def content_words(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+    return set(terms(text))
 
 
 def overlap(query: str, document: str) -> float:

@@ -1,4 +1,4 @@
-"""Searching a user's memory for a query: tree descent, turn search, budget filling (I/O glue).
+"""Searching a user's memory for a query: one candidate pool, budget filling (I/O glue).
 
 Scoring and budgeting are pure (``tree.py``, ``retrieval.py``); this module wires them to the
 turn index (``turn_index.py``) and the embedder. ``MemoryManager.recall`` calls
@@ -15,6 +15,7 @@ import numpy as np
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.context import MemoryContext, MemoryItem
 from memory_agent.core.embedder import Embedder
+from memory_agent.core.pool import Fused, best_first, fuse, next_turn_id, top_ids
 from memory_agent.core.profile import STANDING, ProfileDocument
 from memory_agent.core.retrieval import assemble, fact_item, node_item, turn_item
 from memory_agent.core.text import overlap
@@ -22,7 +23,7 @@ from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
 from memory_agent.engine.fact_vectors import FactVectors
 from memory_agent.engine.tree_index import TreeIndex
-from memory_agent.engine.turn_index import Hit, TurnSearch
+from memory_agent.engine.turn_index import TurnSearch
 
 Scored = list[tuple[MemoryItem, ScoreParts]]
 
@@ -45,10 +46,10 @@ class SearchInputs:
 def search_memory(inputs: SearchInputs, query: str, budget: int) -> MemoryContext:
     """The profile plus the most relevant tree nodes and turns for ``query``, within ``budget``.
 
-    The tree is searched level by level from the root (best ``beam_width`` branches per
-    level, ``session_beam`` sessions); then the turns of the chosen sessions, and of sessions
-    not summarised yet, are searched and scored (cosine + lexical overlap). Profile facts
-    are scored the same way when ``inputs.facts`` is given.
+    One pool (core/pool.py): turns and summary nodes of every level, each ranked by meaning
+    and by BM25, fused by reciprocal rank, the tree adding a prior to the turns of sessions
+    that match as a whole. Profile facts are ranked by meaning and word overlap when
+    ``inputs.facts`` is given.
     """
     nodes, turns, facts = _candidates(inputs, query)
     return _assemble(inputs, query, budget, nodes, turns, facts, None)
@@ -82,44 +83,55 @@ def _assemble(inputs: SearchInputs, query: str, budget: int, nodes: Scored, turn
 
 
 def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Scored]:
-    """Scored candidates: session nodes of the descent, turns, and profile facts."""
+    """Scored candidates of the one pool (core/pool.py): nodes of every level, turns (by
+    meaning, by words, from the best sessions and next to the best turns), profile facts."""
     cfg = inputs.config
     qvec = np.asarray(inputs.embedder.embed_query(query), dtype=np.float32)
-    tree = inputs.index.tree
-    weight = cfg.lexical_weight
-    descent = inputs.index.descend(
-        qvec, lambda n: weight * overlap(query, n.summary),
-        beam=cfg.beam_width, session_beam=cfg.session_beam,
-    )
-    chosen = [s.node.session_id for s in descent.sessions if s.node.session_id]
-    summarized = inputs.index.summarized
-    unsummarized = [sid for sid in inputs.session_ids if sid not in summarized]
-    session_filter: list[str] | None = [*chosen, *unsummarized] if len(tree) else None
-    found: list[Hit] = []
-    if cfg.turn_candidates and (session_filter is None or session_filter):
-        found = inputs.turns.search(qvec, k=cfg.turn_candidates, session_ids=session_filter)
-    if cfg.global_candidates and session_filter is not None:
-        seen = {tid for tid, _ in found}
-        extra = inputs.turns.search(qvec, k=cfg.global_candidates)
-        found += [(tid, sim) for tid, sim in extra if tid not in seen]
-    texts = inputs.turns.fetch([tid for tid, _ in found])  # only the candidates' texts
-    hits = [(texts[tid], sim) for tid, sim in found if tid in texts]
-    session_score = {s.node.session_id: s.score for s in descent.visited if s.node.level == 1}
+    norm = float(np.linalg.norm(qvec))
+    qvec = qvec / norm if norm > 0 else qvec
+    index, k = inputs.index, cfg.rrf_k
+    tree = index.tree
+    node_rank = fuse(best_first(index.similarities(qvec)), best_first(index.lexical(query)), k)
+    node_rank = {nid: f for nid, f in node_rank.items() if nid in tree}
+    session_of = {nid: tree.get(nid).session_id for nid in node_rank
+                  if tree.get(nid).level == 1}
+    session_score = {sid: node_rank[nid].total for nid, sid in session_of.items() if sid}
+    turn_rank = fuse(inputs.turns.search(qvec, k=cfg.turn_candidates),
+                     inputs.turns.lexical(query, k=cfg.lexical_candidates), k)
+    extra: list[str] = []  # brought in by the best sessions and next to the best turns
+    for sid in top_ids(session_score, cfg.expand_sessions):
+        inside = fuse(inputs.turns.search(qvec, k=cfg.turns_per_session, session_ids=[sid]),
+                      inputs.turns.lexical(query, k=cfg.turns_per_session, session_ids=[sid]),
+                      k)
+        extra += top_ids({tid: f.total for tid, f in inside.items()}, cfg.turns_per_session)
+    own = {tid: f.total for tid, f in turn_rank.items()}
+    neighbour_of: dict[str, str] = {}
+    if cfg.neighbour_weight:
+        for tid in top_ids(own, cfg.neighbours):
+            nxt = next_turn_id(tid)
+            if nxt and nxt not in own:
+                neighbour_of[nxt] = tid
+    wanted = [*turn_rank, *(t for t in [*extra, *neighbour_of] if t not in turn_rank)]
+    texts = inputs.turns.fetch(list(dict.fromkeys(wanted)))  # only the candidates' texts
     turns: Scored = []
-    for t, sim in hits:
-        parts = ScoreParts(
-            dense=sim, lexical=weight * overlap(query, t.user_message + " " + t.assistant_message),
-            prior=cfg.session_weight * session_score.get(t.session_id, 0.0))
-        score = parts.dense + parts.lexical + parts.prior  # in recall's order of addition
-        turns.append((turn_item(t, score, max_tokens=cfg.max_item_tokens,
+    for tid, t in texts.items():
+        fused = turn_rank.get(tid, Fused())
+        prior = cfg.session_weight * session_score.get(t.session_id, 0.0)
+        if tid in neighbour_of:
+            prior += cfg.neighbour_weight * own[neighbour_of[tid]]
+        parts = ScoreParts(dense=fused.dense, lexical=fused.lexical, prior=prior)
+        turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
                                 count=inputs.count_tokens, truncate=inputs.truncate_tokens),
                       parts))
     nodes: Scored = []
-    for s in descent.sessions:
-        lexical = weight * overlap(query, s.node.summary)
-        nodes.append((node_item(s.node, s.score), ScoreParts(dense=s.score - lexical,
-                                                             lexical=lexical)))
+    if cfg.node_weight:
+        for nid in top_ids({n: f.total for n, f in node_rank.items()}, cfg.node_candidates):
+            fused = node_rank[nid]
+            parts = ScoreParts(dense=cfg.node_weight * fused.dense,
+                               lexical=cfg.node_weight * fused.lexical)
+            nodes.append((node_item(tree.get(nid), parts.total), parts))
     facts: Scored = []
+    weight = cfg.lexical_weight
     if inputs.facts is not None:
         sims = inputs.facts.similarities(qvec, inputs.profile.facts)
         for f in inputs.profile.facts:

@@ -7,13 +7,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from memory_agent.core.lexical import BM25Index
 from memory_agent.core.store import MemoryStore
 from memory_agent.core.tree import Descent, SummaryTree, session_node_id
 from memory_agent.core.types import Node
 
 
 class TreeIndex:
-    """The tree of one user plus the vector of every node; thread-safe.
+    """The tree of one user plus the vector and the BM25 terms of every node; thread-safe.
 
     Loaded once from the store, then kept current by :meth:`apply` as updates land.
     """
@@ -22,6 +23,9 @@ class TreeIndex:
         self._tree = tree
         self._summarized = _session_ids(tree)
         self._vectors = vectors
+        self._words = BM25Index()
+        self._words.add_all((n.id, n.summary) for n in tree.nodes)
+        self._matrix: tuple[list[str], np.ndarray] | None = None  # stacked vectors, lazily
         self._lock = threading.RLock()
 
     @classmethod
@@ -55,9 +59,32 @@ class TreeIndex:
             self._summarized = _session_ids(fresh)
             for node, vector in zip(nodes, vectors, strict=True):
                 self._vectors[node.id] = np.asarray(vector, dtype=np.float32)
+                self._words.add(node.id, node.summary)
+            self._matrix = None
 
     def vector(self, node_id: str) -> np.ndarray | None:
         return self._vectors.get(node_id)
+
+    def similarities(self, query_vector: np.ndarray) -> dict[str, float]:
+        """Cosine similarity of every node (with a vector) to the query (a unit vector)."""
+        with self._lock:
+            if self._matrix is None:
+                ids = [nid for nid in self._vectors if nid in self._tree]
+                rows = [self._vectors[nid] for nid in ids]
+                matrix = np.vstack(rows) if rows else np.zeros((0, len(query_vector)))
+                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                self._matrix = (ids, (matrix / np.where(norms > 0, norms, 1.0)).astype(
+                    np.float32))
+            ids, matrix = self._matrix
+        if not ids:
+            return {}
+        sims = np.einsum("ij,j->i", matrix, np.asarray(query_vector, dtype=np.float32))
+        return dict(zip(ids, sims.tolist(), strict=True))
+
+    def lexical(self, query: str) -> dict[str, float]:
+        """BM25 score of every node whose summary holds a query term."""
+        with self._lock:
+            return self._words.scores(query)
 
     def descend(
         self,

@@ -1,11 +1,15 @@
-"""A user's stored turns as a matrix of unit vectors in memory, for exact top-k search.
+"""A user's stored turns in memory: a matrix of unit vectors for exact top-k search, and a
+BM25 index of their words (:class:`~memory_agent.core.lexical.BM25Index`).
 
 ``recall`` needs the turns most similar to the query twice: among the sessions the tree
 descent chose, and over all sessions. :class:`TurnIndex` answers both with numpy (exact
 top-k, the same turns the store's cosine search returns, up to ties) instead of two store
 queries, and reads the text of the final candidates only (``fetch``). It holds turn ids and
 float32 vectors, no text: 1.5 KiB per turn with 384-dimensional vectors (200,000 turns:
-about 300 MiB).
+about 300 MiB), plus the BM25 postings of the turns' words (the texts are read once, when a
+turn first comes into the index, and not kept).
+
+Both indexes hold the same turns and follow the same freshness rule.
 
 Freshness (the rule, also in docs/architecture.md):
 
@@ -35,6 +39,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from memory_agent.core.lexical import BM25Index
 from memory_agent.core.store import Capability, MemoryStore, Vector
 from memory_agent.core.types import Turn
 from memory_agent.errors import StoreError
@@ -51,6 +56,12 @@ class TurnSearch(Protocol):
         self, vector: FloatArray, *, k: int, session_ids: Collection[str] | None = None
     ) -> list[Hit]:
         """The ``k`` turns most similar to ``vector`` (of these sessions), best first."""
+
+    def lexical(
+        self, query: str, *, k: int, session_ids: Collection[str] | None = None
+    ) -> list[Hit]:
+        """The ``k`` turns (of these sessions) best for ``query`` by BM25, best first
+        (score > 0); empty where the search keeps no word index."""
 
     def fetch(self, ids: Sequence[str]) -> dict[str, Turn]:
         """The stored turns with these ids (ids no longer stored are missing)."""
@@ -73,6 +84,11 @@ class StoreTurnSearch:
         )
         self._seen.update((t.id, t) for t, _ in found)
         return [(t.id, sim) for t, sim in found]
+
+    def lexical(
+        self, query: str, *, k: int, session_ids: Collection[str] | None = None
+    ) -> list[Hit]:
+        return []  # the store offers no word search: recall ranks these turns by meaning
 
     def fetch(self, ids: Sequence[str]) -> dict[str, Turn]:
         return {tid: self._seen[tid] for tid in ids if tid in self._seen}
@@ -105,6 +121,7 @@ class TurnIndex:
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._by_session: dict[str, list[int]] = {}
+        self._words = BM25Index()
         self._matrix: FloatArray = np.zeros((0, 0), dtype=np.float32)  # rows >= _n: spare
         self._n = 0
         self._versions: dict[str, int] | None = None  # the store's counts at the last sync
@@ -162,11 +179,12 @@ class TurnIndex:
         with self._lock:
             if not self._loaded:
                 return  # the load will read them from the store
-            fresh = [(t.id, v) for t, v in zip(turns, vectors, strict=True)
+            fresh = [(t, v) for t, v in zip(turns, vectors, strict=True)
                      if t.id not in self._rows]
             if fresh:
-                self._append([tid for tid, _ in fresh],
-                             np.asarray([v for _, v in fresh], dtype=np.float32))
+                self._append([t.id for t, _ in fresh],
+                             np.asarray([v for _, v in fresh], dtype=np.float32),
+                             {t.id: turn_words(t) for t, _ in fresh})
             self._own_writes += 1
 
     def _reload(self, versions: dict[str, int] | None = None) -> None:
@@ -174,7 +192,7 @@ class TurnIndex:
             versions = _as_dict(self._store.turn_versions(self._user_id))
         got = self._store.get_turn_vectors(self._user_id)
         self._clear()
-        self._append(got.new_ids, got.vectors)
+        self._append(got.new_ids, got.vectors, self._texts(got.new_ids, everything=True))
         self._versions = versions
         self._loaded = True
         self._checked = monotonic()
@@ -184,19 +202,34 @@ class TurnIndex:
         stored = set(got.ids)
         if any(tid not in stored for tid in self._ids):  # deleted in the store
             keep = [row for row, tid in enumerate(self._ids) if tid in stored]
+            for tid in self._ids:
+                if tid not in stored:
+                    self._words.remove(tid)
             ids, matrix = [self._ids[r] for r in keep], self._matrix[keep]
             self._ids, self._rows, self._by_session = [], {}, {}
             self._matrix, self._n = np.zeros((0, 0), dtype=np.float32), 0
-            self._append(ids, matrix)
-        self._append(got.new_ids, got.vectors)
+            self._append(ids, matrix, None)  # their words stay indexed
+        self._append(got.new_ids, got.vectors, self._texts(got.new_ids))
         self._versions = versions
         self._own_writes = 0
         self._dirty = False
 
-    def _append(self, ids: Sequence[str], vectors: FloatArray) -> None:
-        """Add rows (lock held); ``vectors`` need not be normalised."""
+    def _texts(self, ids: Sequence[str], *, everything: bool = False) -> dict[str, str]:
+        """The words to index of these stored turns (``everything``: ids are all turns)."""
+        if not ids:
+            return {}
+        turns = self._store.get_turns(self._user_id, ids=None if everything else list(ids))
+        return {t.id: turn_words(t) for t in turns}
+
+    def _append(self, ids: Sequence[str], vectors: FloatArray,
+                texts: Mapping[str, str] | None) -> None:
+        """Add rows (lock held); ``vectors`` need not be normalised. ``texts``: the words of
+        the new turns for the BM25 index (None: already indexed)."""
         if not ids:
             return
+        if texts is not None:
+            for tid in ids:
+                self._words.add(tid, texts.get(tid, ""))
         rows = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         rows = (rows / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
@@ -251,6 +284,19 @@ class TurnIndex:
         order = rows[top] if rows is not None else top
         return [(ids[int(r)], float(scores[i])) for r, i in zip(order, top, strict=True)]
 
+    def lexical(
+        self, query: str, *, k: int, session_ids: Collection[str] | None = None
+    ) -> list[Hit]:
+        """The ``k`` stored turns best for ``query`` by BM25 (score > 0), best first."""
+        with self._lock:
+            if not self._loaded:
+                self.sync()
+            among = None
+            if session_ids is not None:
+                among = {self._ids[r] for sid in set(session_ids)
+                         for r in self._by_session.get(sid, ())}
+            return self._words.top(query, k, among=among)
+
     def fetch(self, ids: Sequence[str]) -> dict[str, Turn]:
         if not ids:
             return {}
@@ -258,6 +304,11 @@ class TurnIndex:
         if any(tid not in found for tid in ids):
             self.mark_dirty()  # deleted in the store: catch up at the next sync
         return found
+
+
+def turn_words(turn: Turn) -> str:
+    """What BM25 indexes of a turn: both messages."""
+    return f"{turn.user_message} {turn.assistant_message}"
 
 
 def _scores(matrix: FloatArray, query: FloatArray) -> FloatArray:
