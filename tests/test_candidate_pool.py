@@ -73,8 +73,9 @@ def test_summaries_of_every_level_compete_with_turns_in_one_pool() -> None:
     assert any(i.parts.lexical > 0 for i in chosen)  # a summary holding the words got in
     turns = {i.id: i for i in trace.items if i.kind == "turn"}
     # a turn of a matching session carries the session's score as its prior
-    assert turns["s1#1"].parts.prior > 0
-    assert all(turns[t].parts.prior == 0 for t in turns if t.startswith("s4#"))
+    # (every session has some score by meaning; s1 also matches by words, s4 does not)
+    others = [t for t in turns if t.startswith("s4#")]
+    assert others and all(turns["s1#1"].parts.prior > turns[t].parts.prior for t in others)
 
 
 def test_the_tree_prior_brings_a_matching_sessions_turns() -> None:
