@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from memory_agent.core.lexical import B, K1, BM25Index
+from memory_agent.core.lexical import K1, B, BM25Index
 from memory_agent.core.text import terms
 
 

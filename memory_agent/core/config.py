@@ -57,6 +57,8 @@ class MemoryConfig(BaseModel):
     # the best turns bring the next turn of their session at this share of their score
     neighbour_weight: float = Field(default=0.0, ge=0, le=1)
     neighbours: int = Field(default=5, ge=0, le=50)  # of how many best turns
+    # an item inside the month or year a question names ("in May 2023") gains this
+    time_weight: float = Field(default=0.02, ge=0, le=5)
     lexical_weight: float = Field(default=0.3, ge=0, le=5)  # profile facts: + this x overlap
     # profile facts that do not all fit the profile share are picked by meaning (embedding
     # similarity to the query + lexical_weight * word overlap); False: by word overlap only

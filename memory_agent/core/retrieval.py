@@ -8,6 +8,7 @@ from dataclasses import replace
 from memory_agent.core.context import MemoryContext, MemoryItem, render_context
 from memory_agent.core.profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
 from memory_agent.core.text import overlap
+from memory_agent.core.timeref import annotation
 from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.types import Node, Turn
 
@@ -28,6 +29,9 @@ def turn_item(
     text = f"{USER_SAID} {turn.user_message} {ASSISTANT_SAID} {turn.assistant_message}"
     if count(text) > max_tokens:
         text = truncate(text, max_tokens) + " …"
+    when = annotation(f"{turn.user_message} {turn.assistant_message}", turn.at)
+    if when:  # "yesterday" said on 8 May 2023 is 7 May 2023: shown after the verbatim text
+        text = f"{text} {when}"
     return MemoryItem(
         kind="turn", id=turn.id, text=text, start=turn.at, end=turn.at,
         provenance=f"{turn.session_id} turn {turn.index}", score=score,

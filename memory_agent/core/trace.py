@@ -16,11 +16,18 @@ PARTS = ("framing", "standing instructions", "profile", "summaries", "turns")
 
 @dataclass(frozen=True)
 class ScoreParts:
-    """The terms a candidate's score is the sum of (``time`` is 0 until retrieval v2)."""
+    """The terms a candidate's score is the sum of.
 
-    dense: float = 0.0  # cosine similarity of the query and the text's vectors
-    lexical: float = 0.0  # lexical_weight x word overlap (unweighted when facts rank by words)
-    prior: float = 0.0  # session_weight x the session's score in the tree descent
+    Turns and nodes (core/pool.py): ``dense`` and ``lexical`` are ``1/(rrf_k + rank)`` by
+    meaning and by BM25 (nodes: times ``node_weight``); ``prior`` is ``session_weight`` x the
+    session node's fused score (plus ``neighbour_weight`` x the turn before's); ``time`` is
+    ``time_weight`` if the item lies in the month or year the question names. Profile facts:
+    cosine similarity and ``lexical_weight`` x word overlap (unweighted when facts rank by
+    words)."""
+
+    dense: float = 0.0
+    lexical: float = 0.0
+    prior: float = 0.0
     time: float = 0.0
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from memory_agent.core.pool import Fused, best_first, fuse, next_turn_id, top_id
 from memory_agent.core.profile import STANDING, ProfileDocument
 from memory_agent.core.retrieval import assemble, fact_item, node_item, turn_item
 from memory_agent.core.text import overlap
+from memory_agent.core.timeref import named_period
 from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
 from memory_agent.engine.fact_vectors import FactVectors
@@ -111,6 +113,13 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
             nxt = next_turn_id(tid)
             if nxt and nxt not in own:
                 neighbour_of[nxt] = tid
+    period = named_period(query)
+
+    def in_period(start: datetime | None, end: datetime | None) -> float:
+        if period is None or start is None or end is None:
+            return 0.0
+        return cfg.time_weight if start <= period[1] and end >= period[0] else 0.0
+
     wanted = [*turn_rank, *(t for t in [*extra, *neighbour_of] if t not in turn_rank)]
     texts = inputs.turns.fetch(list(dict.fromkeys(wanted)))  # only the candidates' texts
     turns: Scored = []
@@ -119,17 +128,19 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
         prior = cfg.session_weight * session_score.get(t.session_id, 0.0)
         if tid in neighbour_of:
             prior += cfg.neighbour_weight * own[neighbour_of[tid]]
-        parts = ScoreParts(dense=fused.dense, lexical=fused.lexical, prior=prior)
+        parts = ScoreParts(dense=fused.dense, lexical=fused.lexical, prior=prior,
+                           time=in_period(t.at, t.at))
         turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
                                 count=inputs.count_tokens, truncate=inputs.truncate_tokens),
                       parts))
     nodes: Scored = []
     if cfg.node_weight:
         for nid in top_ids({n: f.total for n, f in node_rank.items()}, cfg.node_candidates):
-            fused = node_rank[nid]
+            fused, node = node_rank[nid], tree.get(nid)
             parts = ScoreParts(dense=cfg.node_weight * fused.dense,
-                               lexical=cfg.node_weight * fused.lexical)
-            nodes.append((node_item(tree.get(nid), parts.total), parts))
+                               lexical=cfg.node_weight * fused.lexical,
+                               time=in_period(node.start, node.end))
+            nodes.append((node_item(node, parts.total), parts))
     facts: Scored = []
     weight = cfg.lexical_weight
     if inputs.facts is not None:

@@ -1,0 +1,42 @@
+"""English words for times relative to when something was said (read by core/timeref.py).
+
+A language's time words live beside its rule pack (``en.py``): another language is one more
+``<code>_time.py`` with the same names.
+"""
+
+from __future__ import annotations
+
+import re
+
+# number words a relative time may use ("two weeks ago"); digits are read as numbers
+NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+           "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple of": 2, "a couple of": 2}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+UNITS = ("day", "week", "month", "year")
+_NUMBER = "|".join(sorted((re.escape(n) for n in NUMBERS), key=len, reverse=True))
+_DAY = "|".join(WEEKDAYS)
+
+# each pattern's groups: see core/timeref.py (kind -> how the date is computed)
+PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("day-1", re.compile(r"\b(?:yesterday|last night)\b", re.IGNORECASE)),
+    ("day+1", re.compile(r"\btomorrow\b", re.IGNORECASE)),
+    ("day+0", re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b",
+                         re.IGNORECASE)),
+    ("ago", re.compile(rf"\b(?P<n>\d+|{_NUMBER})\s+(?P<unit>day|week|month|year)s?\s+ago\b",
+                       re.IGNORECASE)),
+    ("last-unit", re.compile(r"\b(?P<dir>last|next|this past|past)\s+(?P<unit>week|weekend|"
+                             r"month|year)\b", re.IGNORECASE)),
+    ("last-day", re.compile(rf"\b(?P<dir>last|next|this past)\s+(?P<day>{_DAY})\b",
+                            re.IGNORECASE)),
+)
+
+# questions about time: when, how long, how often, before / after, first / last, dates
+TEMPORAL_QUESTION = re.compile(
+    r"\b(?:when|what (?:date|day|month|year|time)|which (?:date|day|month|year)|how long|"
+    r"how often|how many (?:times|days|weeks|months|years)|before|after|since|until|first|"
+    r"last|earliest|latest|ago|during|in (?:19|20)\d\d)\b", re.IGNORECASE)
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+               "september", "october", "november", "december")
+# a period a question names: "in May 2023", "May 2023", "in 2022" (month / year groups)
+NAMED_PERIOD = re.compile(
+    rf"\b(?:(?P<month>{'|'.join(MONTH_NAMES)})\s+)?(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)

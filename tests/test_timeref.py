@@ -1,0 +1,71 @@
+"""Relative times resolved against when they were said; questions about time (core/timeref)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from memory_agent.core.retrieval import turn_item
+from memory_agent.core.timeref import annotation, is_temporal, named_period, resolve
+from memory_agent.core.types import Turn
+
+MONDAY = datetime(2023, 5, 8, 14, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("I went to the support group yesterday.", "Sunday 7 May 2023"),
+    ("Last night was fun", "Sunday 7 May 2023"),
+    ("We fly tomorrow", "Tuesday 9 May 2023"),
+    ("tonight I cook", "Monday 8 May 2023"),
+    ("3 days ago", "Friday 5 May 2023"),
+    ("two weeks ago", "the week of Monday 24 April 2023"),
+    ("a couple of months ago", "March 2023"),
+    ("five years ago", "2018"),
+    ("last week", "the week of Monday 1 May 2023"),
+    ("next week", "the week of Monday 15 May 2023"),
+    ("last month", "April 2023"),
+    ("next month", "June 2023"),
+    ("last year", "2022"),
+    ("last weekend", "the weekend of Saturday 6 May 2023"),
+    ("next weekend", "the weekend of Saturday 13 May 2023"),
+    ("last Friday", "Friday 5 May 2023"),
+    ("last Monday", "Monday 1 May 2023"),  # said on a Monday: the one before
+    ("next Monday", "Monday 15 May 2023"),
+])
+def test_phrases_name_the_day_or_span(text: str, names: str) -> None:
+    (ref,) = resolve(text, MONDAY)
+    assert ref.names == names
+
+
+def test_month_arithmetic_crosses_years_and_short_months() -> None:
+    at = datetime(2024, 3, 31, tzinfo=timezone.utc)
+    assert resolve("a month ago", at)[0].names == "February 2024"
+    assert resolve("4 months ago", at)[0].names == "November 2023"
+
+
+def test_annotation_lists_each_phrase_once_in_order_and_nothing_without_one() -> None:
+    text = "Yesterday was long; last week too. Yesterday!"
+    assert annotation(text, MONDAY) == ("(Yesterday = Sunday 7 May 2023; "
+                                        "last week = the week of Monday 1 May 2023)")
+    assert annotation("I like tea", MONDAY) == ""
+
+
+def test_a_turn_keeps_its_text_verbatim_and_adds_the_dates_after_it() -> None:
+    turn = Turn("ann", "s1", 1, "I ran a 5k yesterday!", "Well done.", MONDAY)
+    item = turn_item(turn, 1.0, max_tokens=200, count=lambda t: len(t.split()),
+                     truncate=lambda t, n: " ".join(t.split()[:n]))
+    assert "I ran a 5k yesterday!" in item.text
+    assert item.text.endswith("(yesterday = Sunday 7 May 2023)")
+
+
+def test_temporal_questions_and_named_periods() -> None:
+    assert is_temporal("When did Caroline go to the support group?")
+    assert is_temporal("How long has Mel been painting?")
+    assert is_temporal("What did I do before the move?")
+    assert not is_temporal("What is my daughter's name?")
+    start, end = named_period("What did she paint in May 2023?") or (None, None)
+    assert (start, end) == (datetime(2023, 5, 1, tzinfo=timezone.utc),
+                            datetime(2023, 5, 31, 23, 59, 59, tzinfo=timezone.utc))
+    assert named_period("Where did we go in 2022?") is not None
+    assert named_period("What is my name?") is None
