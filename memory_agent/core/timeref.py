@@ -1,5 +1,5 @@
-"""Times relative to when something was said, resolved to dates; questions about time
-(pure, stdlib only; the English words are in ``rules/en_time.py``).
+"""Times relative to when something was said, resolved to dates; the period a question
+names (pure, stdlib only; the English words are in ``rules/en_time.py``).
 
 "I went there yesterday", said on Monday 8 May 2023, is about Sunday 7 May 2023: a reader
 asked "When did she go?" needs the date, not the word. :func:`resolve` finds such phrases
@@ -97,11 +97,6 @@ def annotation(text: str, at: datetime) -> str:
     ``(yesterday = Sunday 7 May 2023)``."""
     refs = resolve(text, at)
     return "(" + "; ".join(f"{r.phrase} = {r.names}" for r in refs) + ")" if refs else ""
-
-
-def is_temporal(question: str) -> bool:
-    """Does the question ask about time (when, how long, before / after, first / last...)?"""
-    return bool(words.TEMPORAL_QUESTION.search(question))
 
 
 def named_period(question: str) -> tuple[datetime, datetime] | None:

@@ -30,11 +30,6 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
                             re.IGNORECASE)),
 )
 
-# questions about time: when, how long, how often, before / after, first / last, dates
-TEMPORAL_QUESTION = re.compile(
-    r"\b(?:when|what (?:date|day|month|year|time)|which (?:date|day|month|year)|how long|"
-    r"how often|how many (?:times|days|weeks|months|years)|before|after|since|until|first|"
-    r"last|earliest|latest|ago|during|in (?:19|20)\d\d)\b", re.IGNORECASE)
 MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
                "september", "october", "november", "december")
 # a period a question names: "in May 2023", "May 2023", "in 2022" (month / year groups)
