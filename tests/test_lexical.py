@@ -25,7 +25,8 @@ def reference_scores(docs: dict[str, str], query: str) -> dict[str, float]:
     return out
 
 
-WORDS = ["marathon", "pasta", "chess", "lyon", "nurse", "shift", "garden", "piano", "recipe", "dentist", "wedding"]
+WORDS = ["marathon", "pasta", "chess", "lyon", "nurse", "shift", "garden", "piano", "recipe",
+         "dentist", "wedding"]
 
 
 def test_incremental_updates_score_like_a_fresh_index() -> None:
