@@ -12,6 +12,7 @@ import numpy as np
 
 from memory_agent import InMemoryStore, MemoryConfig, MemoryManager
 from memory_agent.core.embedder import Embedder
+from memory_agent.core.prompts import NOTHING_MATCHED
 
 from .fakes import TaskLLM
 
@@ -84,3 +85,12 @@ def test_the_tree_prior_brings_a_matching_sessions_turns() -> None:
     ctx = memory.recall("dentist", token_budget=400)
     best = sorted(ctx.turns, key=lambda t: -t.score)[:2]
     assert [t.id.split("#")[0] for t in best] == ["s3", "s3"]
+
+
+def test_the_context_says_when_nothing_stored_matches_the_question() -> None:
+    memory = memory_with_history(MemoryConfig(fanout=2, period="none"))
+    unmatched = memory.recall("What colour is my bicycle?", token_budget=400)
+    assert NOTHING_MATCHED in unmatched.to_prompt()
+    assert memory.count_tokens(unmatched.to_prompt()) <= 400
+    matched = memory.recall("How is my piano going?", token_budget=400)
+    assert NOTHING_MATCHED not in matched.to_prompt()

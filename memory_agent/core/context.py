@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from memory_agent.core.prompts import MEMORY_PREAMBLE
+from memory_agent.core.prompts import MEMORY_PREAMBLE, NOTHING_MATCHED
 from memory_agent.core.render import CLOSE, OPEN, as_data, fmt_span
 
 ItemKind = Literal["profile", "node", "turn"]
@@ -42,6 +42,8 @@ class MemoryContext:
     nodes: list[MemoryItem] = field(default_factory=list)
     turns: list[MemoryItem] = field(default_factory=list)
     tokens_used: int = 0
+    # False when no candidate shared a content word with the query: the context says so
+    matched: bool = True
 
     @property
     def items(self) -> list[MemoryItem]:
@@ -76,6 +78,8 @@ def context_sections(ctx: MemoryContext) -> dict[str, list[str]]:
                                  *(render_item(n) for n in ctx.nodes)]
     if ctx.turns:
         sections["turns"] = ["", "## Past messages", *(render_item(t) for t in ctx.turns)]
+    if not ctx.matched and sections:
+        sections["note"] = ["", NOTHING_MATCHED]
     return sections
 
 

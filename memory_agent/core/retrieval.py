@@ -88,6 +88,7 @@ def assemble(
     node_share: float,
     fact_scores: Mapping[str, float] | None = None,
     cuts: dict[str, str] | None = None,
+    matched: bool = True,
 ) -> MemoryContext:
     """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
     first, up to ``profile_share``), then nodes and turns from one pool by score (nodes up
@@ -98,6 +99,9 @@ def assemble(
     meaning), else its word overlap with the query; ties go to the more confirmed, then the
     more recent fact.
 
+    ``matched=False`` (no candidate shares a word with the query) makes the context say that
+    nothing stored matches (``NOTHING_MATCHED``), within the budget like the rest.
+
     ``cuts``, when given, receives why each candidate left out was cut (``"kind:id"`` ->
     reason) for a recall trace; the context is the same either way.
     """
@@ -105,7 +109,7 @@ def assemble(
         if cuts is not None:
             cuts[f"{kind}:{item_id}"] = reason
 
-    ctx = MemoryContext(query=query, token_budget=budget, profile="")
+    ctx = MemoryContext(query=query, token_budget=budget, profile="", matched=matched)
     standing = [f for f in profile.facts if f.section == STANDING]
     for fact in standing:
         ctx.standing_instructions.append(fact.text)

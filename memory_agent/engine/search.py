@@ -81,6 +81,7 @@ def _assemble(inputs: SearchInputs, query: str, budget: int, nodes: Scored, turn
         turns=[t for t, _ in turns], count=inputs.count_tokens,
         profile_share=cfg.profile_share, node_share=cfg.node_share,
         fact_scores=fact_scores, cuts=cuts,
+        matched=any(parts.lexical > 0 for _, parts in [*nodes, *turns, *facts]),
     )
 
 
