@@ -85,7 +85,8 @@ def flat_context(
 ) -> MemoryContext:
     cfg = memory.config
     items = [turn_item(t, float(len(ranked) - r), max_tokens=cfg.max_item_tokens,
-                       count=memory.count_tokens, truncate=memory.backends.truncate_tokens)
+                       count=memory.count_tokens, truncate=memory.backends.truncate_tokens,
+                       query=query)
              for r, t in enumerate(ranked[:200])]
     return assemble(query=query, budget=budget, profile=memory.profile(), nodes=[], turns=items,
                     count=memory.count_tokens, profile_share=cfg.profile_share,

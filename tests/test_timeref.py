@@ -65,3 +65,17 @@ def test_named_periods() -> None:
                             datetime(2023, 5, 31, 23, 59, 59, tzinfo=timezone.utc))
     assert named_period("Where did we go in 2022?") is not None
     assert named_period("What is my name?") is None
+
+
+def test_a_long_turn_is_cut_to_the_sentences_that_match_the_query() -> None:
+    filler = " ".join(f"Sentence {i} is about nothing much." for i in range(30))
+    turn = Turn("ann", "s1", 1, f"{filler} My sister Ana lives in Porto. {filler}", "Nice.",
+                MONDAY)
+    item = turn_item(turn, 1.0, max_tokens=40, count=lambda t: len(t.split()),
+                     truncate=lambda t, n: " ".join(t.split()[:n]), query="Where does Ana live?")
+    assert "My sister Ana lives in Porto." in item.text
+    assert item.text.count("…") >= 2 and len(item.text.split()) <= 40
+    assert item.text.endswith("| The assistant replied (not a fact about the user): Nice.")
+    short = Turn("ann", "s1", 2, "Ana lives in Porto.", "Nice.", MONDAY)
+    assert "…" not in turn_item(short, 1.0, max_tokens=40, count=lambda t: len(t.split()),
+                                truncate=lambda t, n: t, query="Ana").text

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from memory_agent.core.context import MemoryContext, MemoryItem, render_context
 from memory_agent.core.profile import SECTIONS, STANDING, Fact, ProfileDocument, as_datetime
-from memory_agent.core.text import overlap
+from memory_agent.core.text import overlap, sentences
 from memory_agent.core.timeref import annotation
 from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.types import Node, Turn
@@ -16,19 +16,32 @@ from memory_agent.core.types import Node, Turn
 # suggestion it once made, "A tomato pasta bar could be fun", for a fact or an answer)
 USER_SAID = "The user said:"
 ASSISTANT_SAID = "| The assistant replied (not a fact about the user):"
+CUT = "…"  # marks sentences left out of a long message
 # tokens an item's header line adds to its text (date, provenance) in the rendered context
 NODE_OVERHEAD = 12
 TURN_OVERHEAD = 14
 
 
 def turn_item(
-    turn: Turn, score: float, *, max_tokens: int, count: TokenCounter, truncate: Truncator
+    turn: Turn, score: float, *, max_tokens: int, count: TokenCounter, truncate: Truncator,
+    query: str = "",
 ) -> MemoryItem:
-    """A turn as a MemoryItem; its text is cut to ``max_tokens`` (by ``truncate``) if it is
-    longer (by ``count``)."""
-    text = f"{USER_SAID} {turn.user_message} {ASSISTANT_SAID} {turn.assistant_message}"
+    """A turn as a MemoryItem. A turn longer than ``max_tokens`` (by ``count``) is cut: to
+    the sentences that best match ``query`` when one is given (:func:`focus`), else to its
+    first ``max_tokens`` (by ``truncate``); "…" marks what was left out."""
+    user, assistant = turn.user_message, turn.assistant_message
+    text = f"{USER_SAID} {user} {ASSISTANT_SAID} {assistant}"
     if count(text) > max_tokens:
-        text = truncate(text, max_tokens) + " …"
+        if query:
+            frame = count(f"{USER_SAID} {ASSISTANT_SAID}")
+            room = max(1, max_tokens - frame)
+            # each message keeps its share of the room, the user's message the larger one
+            share = max(room - min(count(assistant), room // 3), room // 2)
+            user = focus(user, query, share, count)
+            assistant = focus(assistant, query, max(1, room - count(user)), count)
+            text = f"{USER_SAID} {user} {ASSISTANT_SAID} {assistant}"
+        else:
+            text = truncate(text, max_tokens) + " …"
     when = annotation(f"{turn.user_message} {turn.assistant_message}", turn.at)
     if when:  # "yesterday" said on 8 May 2023 is 7 May 2023: shown after the verbatim text
         text = f"{text} {when}"
@@ -36,6 +49,33 @@ def turn_item(
         kind="turn", id=turn.id, text=text, start=turn.at, end=turn.at,
         provenance=f"{turn.session_id} turn {turn.index}", score=score,
     )
+
+
+def focus(text: str, query: str, max_tokens: int, count: TokenCounter) -> str:
+    """``text`` cut to at most ``max_tokens``: its sentences that share most words with
+    ``query`` (then the earliest), in their order, with "…" where sentences were left out.
+    A text within the limit is returned unchanged."""
+    if count(text) <= max_tokens:
+        return text
+    parts = [p.strip() for p in sentences(text) if p.strip()]
+    ranked = sorted(range(len(parts)), key=lambda i: (-overlap(query, parts[i]), i))
+    keep: set[int] = set()
+    used = 0
+    for i in ranked:
+        cost = count(parts[i]) + 1
+        if used + cost <= max_tokens:
+            keep.add(i)
+            used += cost
+    out: list[str] = []
+    last = -1
+    for i in sorted(keep):
+        if i != last + 1:
+            out.append(CUT)
+        out.append(parts[i])
+        last = i
+    if last != len(parts) - 1:
+        out.append(CUT)
+    return " ".join(out) if keep else CUT
 
 
 def node_item(node: Node, score: float) -> MemoryItem:

@@ -132,7 +132,8 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
         parts = ScoreParts(dense=fused.dense, lexical=fused.lexical, prior=prior,
                            time=in_period(t.at, t.at))
         turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
-                                count=inputs.count_tokens, truncate=inputs.truncate_tokens),
+                                count=inputs.count_tokens, truncate=inputs.truncate_tokens,
+                                query=query),
                       parts))
     nodes: Scored = []
     if cfg.node_weight:
