@@ -140,7 +140,7 @@ def test_chat_streams_and_keeps_newlines(capsys):
 
 
 def test_chat_help_and_recall_with_budget(capsys):
-    loop, _ = chat_on(["I live in Porto", "/help", "/recall where --budget 120", "/quit"])
+    loop, _ = chat_on(["I live in Porto", "/help", "/recall where do I live --budget 120", "/quit"])
     loop.run()
     out = capsys.readouterr().out
     assert "/recall TEXT [--budget N]" in out and "of 120 tokens" in out

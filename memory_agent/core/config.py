@@ -50,6 +50,7 @@ class MemoryConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1, le=1000)  # 1 / (rrf_k + rank)
     node_weight: float = Field(default=1.0, ge=0, le=5)  # a node's fused score, times this
     node_candidates: int = Field(default=20, ge=0, le=500)  # best nodes put in the pool
+    fetch_candidates: int = Field(default=40, ge=1, le=1000)  # best turns whose text is read
     # a turn's score rises by this times its session node's fused score (the tree as a prior)
     session_weight: float = Field(default=0.5, ge=0, le=5)
     expand_sessions: int = Field(default=3, ge=0, le=50)  # best sessions bring their best turns

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from memory_agent.core.types import turn_id
+from memory_agent.core.types import parse_turn_id, turn_id
 
 Hit = tuple[str, float]  # (id, score), best first in a ranking
 
@@ -64,7 +64,8 @@ def top_ids(scores: Mapping[str, float], n: int, *, where: Iterable[str] | None 
 
 def next_turn_id(of: str) -> str | None:
     """The id of the turn after turn ``of`` in its session (``s#3`` -> ``s#4``)."""
-    session, _, index = of.rpartition("#")
-    if not session or not index.isdigit():
+    try:
+        session, index = parse_turn_id(of)
+    except ValueError:
         return None
-    return turn_id(session, int(index) + 1)
+    return turn_id(session, index + 1)

@@ -174,5 +174,4 @@ class InspectionReads:
         ``trace.context`` is exactly what ``recall`` returns for the same state."""
         text = clean_message(query, "query", max_chars=self.config.max_message_chars)
         self.ingestion.drain()  # nothing recorded is invisible
-        return self.indexes.trace(text, token_budget, session_ids=self.book.ids(),
-                                  profile=self.profile())
+        return self.indexes.trace(text, token_budget, profile=self.profile())

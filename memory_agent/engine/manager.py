@@ -215,8 +215,7 @@ class MemoryManager(AsyncTwins, InspectionReads):
         """
         text = clean_message(query, "query", max_chars=self.config.max_message_chars)
         self.ingestion.drain()  # nothing recorded is invisible
-        return self.indexes.search(text, token_budget, session_ids=self.book.ids(),
-                                   profile=self.profile())
+        return self.indexes.search(text, token_budget, profile=self.profile())
 
     # --- profile -------------------------------------------------------------------------
     def profile(self) -> ProfileDocument:

@@ -59,18 +59,18 @@ class Recall:
             return self._turns
         return StoreTurnSearch(self.backends.store, self.user_id)
 
-    def search(self, query: str, token_budget: int | None, *, session_ids: list[str],
+    def search(self, query: str, token_budget: int | None, *,
                profile: ProfileDocument) -> MemoryContext:
-        inputs, budget = self._inputs(token_budget, session_ids, profile)
+        inputs, budget = self._inputs(token_budget, profile)
         return search_memory(inputs, query, budget)
 
-    def trace(self, query: str, token_budget: int | None, *, session_ids: list[str],
+    def trace(self, query: str, token_budget: int | None, *,
               profile: ProfileDocument) -> RecallTrace:
         """:meth:`search` with the reasons (score parts, budget cuts, part tokens)."""
-        inputs, budget = self._inputs(token_budget, session_ids, profile)
+        inputs, budget = self._inputs(token_budget, profile)
         return trace_memory(inputs, query, budget)
 
-    def _inputs(self, token_budget: int | None, session_ids: list[str],
+    def _inputs(self, token_budget: int | None,
                 profile: ProfileDocument) -> tuple[SearchInputs, int]:
         config = self.backends.config
         budget = config.default_recall_budget if token_budget is None else token_budget
@@ -81,7 +81,7 @@ class Recall:
             turns=self.turn_search(), embedder=self.backends.embedder, config=config,
             count_tokens=self.backends.count_tokens,
             truncate_tokens=self.backends.truncate_tokens, index=self.tree_index(),
-            session_ids=session_ids, profile=profile,
+            profile=profile,
             facts=self.fact_vectors if config.rank_facts_by_meaning else None,
         )
         return inputs, budget

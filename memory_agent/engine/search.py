@@ -7,11 +7,11 @@ turn index (``turn_index.py``) and the embedder. ``MemoryManager.recall`` calls
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.context import MemoryContext, MemoryItem
@@ -23,11 +23,13 @@ from memory_agent.core.text import overlap
 from memory_agent.core.timeref import named_period
 from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
+from memory_agent.core.types import parse_turn_id
 from memory_agent.engine.fact_vectors import FactVectors
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.turn_index import TurnSearch
 
 Scored = list[tuple[MemoryItem, ScoreParts]]
+FloatArray = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,6 @@ class SearchInputs:
     count_tokens: TokenCounter
     truncate_tokens: Truncator  # cuts a turn's text to ``config.max_item_tokens``
     index: TreeIndex
-    session_ids: Collection[str]  # every session of the user with recorded turns
     profile: ProfileDocument
     facts: FactVectors | None = None  # ranks profile facts by meaning; None: by word overlap
 
@@ -88,54 +89,19 @@ def _assemble(inputs: SearchInputs, query: str, budget: int, nodes: Scored, turn
 def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Scored]:
     """Scored candidates of the one pool (core/pool.py): nodes of every level, turns (by
     meaning, by words, from the best sessions and next to the best turns), profile facts."""
-    cfg = inputs.config
     qvec = np.asarray(inputs.embedder.embed_query(query), dtype=np.float32)
     norm = float(np.linalg.norm(qvec))
     qvec = qvec / norm if norm > 0 else qvec
-    index, k = inputs.index, cfg.rrf_k
-    tree = index.tree
-    node_rank = fuse(best_first(index.similarities(qvec)), best_first(index.lexical(query)), k)
-    node_rank = {nid: f for nid, f in node_rank.items() if nid in tree}
-    session_of = {nid: tree.get(nid).session_id for nid in node_rank
-                  if tree.get(nid).level == 1}
-    session_score = {sid: node_rank[nid].total for nid, sid in session_of.items() if sid}
-    turn_rank = fuse(inputs.turns.search(qvec, k=cfg.turn_candidates),
-                     inputs.turns.lexical(query, k=cfg.lexical_candidates), k)
-    extra: list[str] = []  # brought in by the best sessions and next to the best turns
-    for sid in top_ids(session_score, cfg.expand_sessions):
-        inside = fuse(inputs.turns.search(qvec, k=cfg.turns_per_session, session_ids=[sid]),
-                      inputs.turns.lexical(query, k=cfg.turns_per_session, session_ids=[sid]),
-                      k)
-        extra += top_ids({tid: f.total for tid, f in inside.items()}, cfg.turns_per_session)
-    own = {tid: f.total for tid, f in turn_rank.items()}
-    neighbour_of: dict[str, str] = {}
-    if cfg.neighbour_weight:
-        for tid in top_ids(own, cfg.neighbours):
-            nxt = next_turn_id(tid)
-            if nxt and nxt not in own:
-                neighbour_of[nxt] = tid
     period = named_period(query)
 
     def in_period(start: datetime | None, end: datetime | None) -> float:
         if period is None or start is None or end is None:
             return 0.0
-        return cfg.time_weight if start <= period[1] and end >= period[0] else 0.0
+        return inputs.config.time_weight if start <= period[1] and end >= period[0] else 0.0
 
-    wanted = [*turn_rank, *(t for t in [*extra, *neighbour_of] if t not in turn_rank)]
-    texts = inputs.turns.fetch(list(dict.fromkeys(wanted)))  # only the candidates' texts
-    turns: Scored = []
-    for tid, t in texts.items():
-        fused = turn_rank.get(tid, Fused())
-        prior = cfg.session_weight * session_score.get(t.session_id, 0.0)
-        if tid in neighbour_of:
-            prior += cfg.neighbour_weight * own[neighbour_of[tid]]
-        parts = ScoreParts(dense=fused.dense, lexical=fused.lexical, prior=prior,
-                           time=in_period(t.at, t.at))
-        turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
-                                count=inputs.count_tokens, truncate=inputs.truncate_tokens,
-                                query=query),
-                      parts))
+    node_rank = _rank_nodes(inputs, qvec, query)
     nodes: Scored = []
+    cfg, tree = inputs.config, inputs.index.tree
     if cfg.node_weight:
         for nid in top_ids({n: f.total for n, f in node_rank.items()}, cfg.node_candidates):
             fused, node = node_rank[nid], tree.get(nid)
@@ -143,14 +109,67 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
                                lexical=cfg.node_weight * fused.lexical,
                                time=in_period(node.start, node.end))
             nodes.append((node_item(node, parts.total), parts))
-    facts: Scored = []
-    weight = cfg.lexical_weight
-    if inputs.facts is not None:
-        sims = inputs.facts.similarities(qvec, inputs.profile.facts)
-        for f in inputs.profile.facts:
-            parts = ScoreParts(dense=sims[f.id], lexical=weight * overlap(query, f.text))
-            facts.append((fact_item(f), parts))
-    else:  # ranked by word overlap alone (see assemble)
-        facts = [(fact_item(f), ScoreParts(lexical=overlap(query, f.text)))
-                 for f in inputs.profile.facts if f.section != STANDING]
-    return nodes, turns, facts
+    session_score = {tree.get(nid).session_id or "": f.total for nid, f in node_rank.items()
+                     if tree.get(nid).level == 1}
+    scored = _score_turns(inputs, qvec, query, session_score)
+    # only the best candidates' texts are read (all of them when a period is named: the
+    # time term needs each turn's date)
+    best = top_ids({tid: p.total for tid, p in scored.items()},
+                   len(scored) if period else cfg.fetch_candidates)
+    turns: Scored = []
+    for tid, t in inputs.turns.fetch(best).items():
+        parts = replace(scored[tid], time=in_period(t.at, t.at))
+        turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
+                                count=inputs.count_tokens, truncate=inputs.truncate_tokens,
+                                query=query), parts))
+    return nodes, turns, _score_facts(inputs, qvec, query)
+
+
+def _rank_nodes(inputs: SearchInputs, qvec: FloatArray, query: str) -> dict[str, Fused]:
+    """Every node of the tree, its ranks by meaning and by words fused."""
+    index = inputs.index
+    fused = fuse(best_first(index.similarities(qvec)), best_first(index.lexical(query)),
+                 inputs.config.rrf_k)
+    return {nid: f for nid, f in fused.items() if nid in index.tree}
+
+
+def _score_turns(inputs: SearchInputs, qvec: FloatArray, query: str,
+                 session_score: dict[str, float]) -> dict[str, ScoreParts]:
+    """Candidate turn ids with their score terms (no text read yet): the flat lists by
+    meaning and by words, the best sessions' best turns, the best turns' next turns."""
+    cfg, turns, k = inputs.config, inputs.turns, inputs.config.rrf_k
+    turn_rank = fuse(turns.search(qvec, k=cfg.turn_candidates),
+                     turns.lexical(query, k=cfg.lexical_candidates), k)
+    candidates = dict.fromkeys(turn_rank)
+    for sid in top_ids(session_score, cfg.expand_sessions):
+        inside = fuse(turns.search(qvec, k=cfg.turns_per_session, session_ids=[sid]),
+                      turns.lexical(query, k=cfg.turns_per_session, session_ids=[sid]), k)
+        candidates.update(dict.fromkeys(
+            top_ids({tid: f.total for tid, f in inside.items()}, cfg.turns_per_session)))
+    own = {tid: f.total for tid, f in turn_rank.items()}
+    neighbour_of: dict[str, str] = {}
+    if cfg.neighbour_weight:
+        for tid in top_ids(own, cfg.neighbours):
+            nxt = next_turn_id(tid)
+            if nxt and nxt not in own:
+                neighbour_of[nxt] = tid
+                candidates[nxt] = None
+    scored: dict[str, ScoreParts] = {}
+    for tid in candidates:
+        fused = turn_rank.get(tid, Fused())
+        prior = cfg.session_weight * session_score.get(parse_turn_id(tid)[0], 0.0)
+        if tid in neighbour_of:
+            prior += cfg.neighbour_weight * own[neighbour_of[tid]]
+        scored[tid] = ScoreParts(dense=fused.dense, lexical=fused.lexical, prior=prior)
+    return scored
+
+
+def _score_facts(inputs: SearchInputs, qvec: FloatArray, query: str) -> Scored:
+    """Profile facts by meaning and word overlap (by word overlap alone without vectors)."""
+    if inputs.facts is None:  # ranked by word overlap alone (see assemble)
+        return [(fact_item(f), ScoreParts(lexical=overlap(query, f.text)))
+                for f in inputs.profile.facts if f.section != STANDING]
+    weight = inputs.config.lexical_weight
+    sims = inputs.facts.similarities(qvec, inputs.profile.facts)
+    return [(fact_item(f), ScoreParts(dense=sims[f.id], lexical=weight * overlap(query, f.text)))
+            for f in inputs.profile.facts]
