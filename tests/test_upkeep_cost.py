@@ -34,3 +34,20 @@ def test_model_calls_per_session_do_not_grow_with_the_history(make_manager):
     closed_merges = sum(c - 2 for c in calls)
     assert closed_merges == sum(1 for n in tree.nodes if n.level > 1 and len(n.children) > 1
                                 and not tree.is_newest(n))
+
+
+def test_the_summary_and_the_profile_form_share_the_transcript_as_prefix(make_manager):
+    llm = TaskLLM()
+    memory = make_manager(llm=llm)
+    for i in range(6):
+        memory.record(f"I am training for the half marathon, run {i}, three times a week.",
+                      "Good luck with the training.", session_id="s", at=T0)
+    memory.end_session("s")
+    (summary, _), (form, schema) = llm.requests[:2]
+    assert schema is not None and summary[0] == form[0]  # same system message
+    transcript = summary[1]["content"].split("Task:")[0]
+    assert form[1]["content"].startswith(transcript) and "Assistant: Good luck" in transcript
+    assert "User:" in form[1]["content"].split("Task:", 1)[1]  # the form reads the user's lines
+    # counted as a model with a prompt cache counts them: the form re-reads only its task
+    assert llm.stats.calls == 2
+    assert llm.stats.prefill_tokens < llm.stats.prompt_tokens - len(transcript.split())
