@@ -61,16 +61,23 @@ def fully_ingested(store: MemoryStore, conv: Conversation) -> bool:
 
 
 def cost_summary(stats: dict[str, Any], dataset: str, model_name: str) -> dict[str, Any]:
-    """Per-session ingest cost (model calls, tokens, seconds) from ``ingest_stats.json``."""
+    """Per-session ingest cost (wall and model seconds, model calls, prompt tokens in full and
+    evaluated, generated tokens) from ``ingest_stats.json``; a figure that older rows lack
+    (model seconds, prefill tokens) is the mean of the rows that have it (``sessions_with``)."""
     rows = list(stats["sessions"].values())
-    keys = ("seconds", "model_calls", "prompt_tokens", "completion_tokens", "turns")
+    keys = ("seconds", "model_seconds", "model_calls", "prompt_tokens", "prefill_tokens",
+            "completion_tokens", "turns")
+    per_session: dict[str, Any] = {}
+    for k in keys:
+        values = [r[k] for r in rows if k in r]
+        if values:
+            per_session[k] = {"mean": round(statistics.fmean(values), 1),
+                              "median": statistics.median(values), "sessions_with": len(values)}
     return {
         "what": f"{dataset} ingestion through MemoryManager (record + end_session per session), "
                 f"model {model_name}",
         "sessions_measured": len(rows),
-        "per_session": {k: {"mean": round(statistics.fmean(r[k] for r in rows), 1),
-                            "median": statistics.median(r[k] for r in rows)} for k in keys}
-        if rows else {},
+        "per_session": per_session,
         "total_hours": round(sum(r["seconds"] for r in rows) / 3600, 2),
     }
 
@@ -124,7 +131,8 @@ def main() -> None:
             stats_path.write_text(json.dumps(stats, indent=1))
             elapsed = time.perf_counter() - started
             print(f"  [{done}/{total}] {user}/{session.id}: {len(session_exchanges)} turns, "
-                  f"{seconds:.0f} s ({used.calls} model calls); "
+                  f"{seconds:.0f} s ({used.calls} model calls, {used.seconds:.0f} s model, "
+                  f"{used.prefill_tokens}/{used.prompt_tokens} prompt tokens evaluated); "
                   f"elapsed {elapsed / 60:.1f} min", flush=True)
         mapping[user] = turn_ids(conv)
         memory.close()

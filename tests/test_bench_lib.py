@@ -98,4 +98,19 @@ def test_make_llm_fake_and_session_recording(make_manager) -> None:
     assert [t.index for t in memory.store.get_turns("alice", session_id="s1")] == [1, 2]
     row = session_stats(seconds, used, 2)
     assert json.loads(json.dumps(row)) == row and row["turns"] == 2
+    assert row["prefill_tokens"] == used.prefill_tokens <= used.prompt_tokens  # the fake caches
+    assert {"model_seconds", "model_calls", "completion_tokens"} <= set(row)
     assert Usage.of(llm).since(Usage.of(llm)) == Usage(0, 0, 0, 0.0)
+
+
+def test_ingest_cost_summary_reports_model_figures_only_where_rows_have_them() -> None:
+    from benchmarks.ingest import cost_summary
+
+    old = {"seconds": 60.0, "model_calls": 4, "prompt_tokens": 2600, "completion_tokens": 500,
+           "turns": 10}
+    new = {**old, "seconds": 30.0, "model_seconds": 25.0, "prefill_tokens": 1800}
+    summary = cost_summary({"sessions": {"u/s1": old, "u/s2": new}}, "locomo", "default")
+    per = summary["per_session"]
+    assert per["seconds"]["mean"] == 45.0 and per["seconds"]["sessions_with"] == 2
+    assert per["model_seconds"] == {"mean": 25.0, "median": 25.0, "sessions_with": 1}
+    assert per["prefill_tokens"]["mean"] == 1800

@@ -184,6 +184,27 @@ def test_structured_output_is_valid(llm: LlamaCppLLM) -> None:
 
 @pytest.mark.real
 @needs_llama_cpp
+def test_a_shared_prompt_prefix_is_evaluated_once(llm: LlamaCppLLM) -> None:
+    """llama.cpp keeps the previous prompt's state: a prompt that starts like it evaluates
+    only the rest, and ``stats.prefill_tokens`` counts what was evaluated."""
+    story = " ".join(f"On day {i} the user walked {i + 2} km by the river." for i in range(30))
+    first = [{"role": "system", "content": "You read notes."},
+             {"role": "user", "content": f"{story}\nTask: say how many days."}]
+    second = [first[0], {"role": "user", "content": f"{story}\nTask: name the river."}]
+    llm.complete([{"role": "user", "content": "Reset."}], max_tokens=2)
+    before = (llm.stats.prompt_tokens, llm.stats.prefill_tokens)
+    llm.complete(first, max_tokens=4)
+    assert llm.stats.prefill_tokens - before[1] >= llm.count_prompt_tokens(first) - 12
+    middle = (llm.stats.prompt_tokens, llm.stats.prefill_tokens)
+    llm.complete(second, max_tokens=4)
+    evaluated = llm.stats.prefill_tokens - middle[1]
+    assert llm.stats.prompt_tokens - middle[0] == llm.count_prompt_tokens(second)
+    assert 0 < evaluated <= 20  # the story came from the cache: only the task was read
+    assert llm.stats.cached_tokens == llm.stats.prompt_tokens - llm.stats.prefill_tokens
+
+
+@pytest.mark.real
+@needs_llama_cpp
 def test_stats_match_the_prompt(llm: LlamaCppLLM) -> None:
     messages = user("Say hello.")
     before = (llm.stats.calls, llm.stats.prompt_tokens, llm.stats.completion_tokens)

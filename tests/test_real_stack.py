@@ -171,3 +171,10 @@ def test_first_person_statements_join_the_model_facts(llm, chroma_path):
         assert "mazda" in text and "horse" in text, doc.render()
     finally:
         memory.close()
+
+
+def test_the_profile_form_reads_the_transcript_from_the_prompt_cache(memory, llm):
+    """One pass over each transcript: the form's prompt starts like the summary's, so
+    llama.cpp evaluates only its task (prompts.SESSION_SYSTEM)."""
+    assert llm.stats.calls >= 4
+    assert llm.stats.cached_tokens >= 2 * 100, llm.stats  # two sessions' transcripts

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from memory_agent.core.tree import SummaryTree, TreeConfig, make_node, session_node_id, with_summary
+from memory_agent.core.tree import (
+    SummaryTree,
+    TreeConfig,
+    derived_summary,
+    make_node,
+    session_node_id,
+    with_summary,
+)
 from memory_agent.engine.tree_index import TreeIndex
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -152,3 +159,107 @@ def test_tree_index_knows_the_summarized_sessions():
     index.apply(added, [[0.0]] * len(added))
     assert "s10" in index.summarized and "s9" not in index.summarized
     assert len(index.summarized) == 10
+
+
+# --- the roll-up rule: only closed nodes cost a model call ------------------------------------
+
+def word_truncate(text: str, max_tokens: int) -> str:
+    """A stand-in tokenizer: one word is one token."""
+    return " ".join(text.split()[:max_tokens])
+
+
+def upkeep(tree: SummaryTree, config: TreeConfig) -> list[str]:
+    """Do what engine/rollup.py does with the rule; return the ids the model merged."""
+    merged = []
+    for node in tree.stale_nodes():
+        current = tree.get(node.id)
+        kids = tree.children(current)
+        action = tree.upkeep_action(current, config)
+        if action == "merge":
+            merged.append(current.id)
+            text = f"merge of {len(kids)}"
+        elif action == "derive":
+            text = derived_summary(kids, 40, word_truncate)
+        else:
+            text = kids[0].summary
+        tree.replace(with_summary(current, text))
+    return merged
+
+
+@pytest.mark.parametrize(("fanout", "period"), [(2, "none"), (4, "none"), (8, "none"),
+                                                 (8, "month"), (3, "week")])
+def test_each_node_is_merged_once_and_cost_does_not_grow(fanout: int, period: str):
+    config = TreeConfig(fanout=fanout, period=period)  # type: ignore[arg-type]
+    tree = SummaryTree()
+    per_session: list[int] = []
+    merged_ever: list[str] = []
+    for i in range(200):
+        tree.insert_session(session(i, day=i * 9), config)
+        merged = upkeep(tree, config)
+        per_session.append(len(merged))
+        merged_ever += merged
+        assert not tree.stale_nodes() and tree.verify() == []
+    assert len(merged_ever) == len(set(merged_ever))  # no node is merged twice
+    # amortised: the merges are the closed nodes with several children, fewer than sessions
+    assert sum(per_session) / len(per_session) <= 1 / (fanout - 1) + 0.3
+    assert max(per_session) <= tree.height  # at most one per level in any session
+    closed = [n for n in tree.nodes if n.level > 1 and tree.is_closed(n, config)]
+    assert {n.id for n in closed if len(n.children) > 1} == set(merged_ever)
+
+
+def test_open_nodes_are_derived_from_their_children_without_a_model():
+    config = TreeConfig(fanout=4, period="none")
+    tree = SummaryTree()
+    for i in range(3):
+        tree.insert_session(session(i, text=f"talk about topic{i} and more"), config)
+        assert upkeep(tree, config) == []  # the one level-2 node is open: no model call
+    root = tree.root
+    assert root is not None and not tree.is_closed(root, config)
+    assert root.summary == ("(2026-01-01) talk about topic0 and more "
+                            "(2026-01-02) talk about topic1 and more "
+                            "(2026-01-03) talk about topic2 and more")
+
+
+def test_a_full_node_closes_with_its_last_child_and_a_new_period_closes_the_old():
+    config = TreeConfig(fanout=3, period="month")
+    tree = SummaryTree()
+    for i in range(3):  # January, three sessions: the level-2 node is full, so closed
+        tree.insert_session(session(i, day=i), config)
+    assert upkeep(tree, config) == ["L2.1"]
+    tree.insert_session(session(3, day=40), config)  # February opens L2.2 and a root
+    assert upkeep(tree, config) == []  # L2.1 was merged already; the root is open
+    tree.insert_session(session(4, day=41), config)
+    assert upkeep(tree, config) == []  # L2.2 (2 sessions) and the root are open: derived
+    tree.insert_session(session(5, day=70), config)  # March: February's node closes
+    assert upkeep(tree, config) == ["L2.2"]
+    assert [tree.is_closed(n, config) for n in tree.level(2)] == [True, True, False]
+
+
+def test_a_closed_node_stays_stale_until_merged_even_after_a_reload():
+    """Crash safety: the stale flag is stored with the node, and the rule is structural, so a
+    tree loaded again from its nodes redoes an interrupted roll-up the same way."""
+    config = TreeConfig(fanout=2, period="none")
+    tree = SummaryTree()
+    tree.insert_session(session(0), config)
+    tree.insert_session(session(1), config)  # L2.1 full of sessions: closed, stale
+    reloaded = SummaryTree(tree.nodes)
+    assert [n.id for n in reloaded.stale_nodes()] == ["L2.1"]
+    assert upkeep(reloaded, config) == ["L2.1"]
+
+
+def test_resummarised_session_merges_its_closed_ancestors_again():
+    config = TreeConfig(fanout=2, period="none")
+    tree = SummaryTree()
+    for i in range(4):
+        tree.insert_session(session(i), config)
+        upkeep(tree, config)
+    tree.insert_session(session(0, text="forgotten fact removed"), config)
+    assert upkeep(tree, config) == ["L2.1", "L3.1"]
+
+
+def test_derived_summary_shares_the_budget_and_marks_cuts():
+    kids = [session(i, text=" ".join(f"w{i}x{j}" for j in range(30))) for i in range(3)]
+    text = derived_summary(kids, 60, word_truncate)
+    assert text.count("(2026-01-0") == 3 and text.count(" …") == 3
+    assert len(text.split()) <= 60 + 1
+    assert derived_summary(kids[:1], 5, word_truncate) == kids[0].summary  # one child: as is

@@ -22,16 +22,17 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    prefill_tokens: int = 0  # of prompt_tokens, those the model evaluated (not reused)
 
     @classmethod
     def of(cls, llm: LLM) -> Usage:
         s = llm.stats
-        return cls(s.calls, s.prompt_tokens, s.completion_tokens, s.seconds)
+        return cls(s.calls, s.prompt_tokens, s.completion_tokens, s.seconds, s.prefill_tokens)
 
     def since(self, before: Usage) -> Usage:
         return Usage(self.calls - before.calls, self.prompt_tokens - before.prompt_tokens,
                      self.completion_tokens - before.completion_tokens,
-                     self.seconds - before.seconds)
+                     self.seconds - before.seconds, self.prefill_tokens - before.prefill_tokens)
 
 
 def record_session(memory: MemoryManager, llm: LLM, session_id: str,
@@ -50,7 +51,9 @@ def record_session(memory: MemoryManager, llm: LLM, session_id: str,
 
 
 def session_stats(seconds: float, used: Usage, turns: int) -> dict[str, Any]:
-    """One session's row of an ``ingest_stats.json``."""
-    return {"seconds": round(seconds, 1), "model_calls": used.calls,
-            "prompt_tokens": used.prompt_tokens, "completion_tokens": used.completion_tokens,
+    """One session's row of an ``ingest_stats.json``: wall seconds, and what the model spent
+    (its seconds, calls, prompt tokens in full and evaluated, generated tokens)."""
+    return {"seconds": round(seconds, 1), "model_seconds": round(used.seconds, 1),
+            "model_calls": used.calls, "prompt_tokens": used.prompt_tokens,
+            "prefill_tokens": used.prefill_tokens, "completion_tokens": used.completion_tokens,
             "turns": turns}

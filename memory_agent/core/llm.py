@@ -13,12 +13,32 @@ from memory_agent.core.types import Message
 
 @dataclass
 class LLMStats:
-    """Counters a backend keeps so benchmarks can report model cost."""
+    """Counters a backend keeps so benchmarks can report model cost.
+
+    ``prompt_tokens`` counts every prompt in full; ``prefill_tokens`` only the prompt tokens
+    the model evaluated. A backend that keeps the previous prompt's state (llama.cpp reuses
+    the longest common token prefix) evaluates fewer; one that cannot tell counts them all
+    (:meth:`record`). ``cached_tokens`` is the difference: the prompt tokens reused.
+    """
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    prefill_tokens: int = 0
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.prompt_tokens - self.prefill_tokens
+
+    def record(self, *, prompt_tokens: int, completion_tokens: int, seconds: float,
+               prefill_tokens: int | None = None) -> None:
+        """Count one call (``prefill_tokens`` None: the whole prompt was evaluated)."""
+        self.calls += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.seconds += seconds
+        self.prefill_tokens += prompt_tokens if prefill_tokens is None else prefill_tokens
 
 
 class LLM(ABC):

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 from memory_agent.core.fields import FIELDS
 
-SUMMARIZE_SESSION_SYSTEM = (
-    "You write concise, factual summaries of conversations for a memory system. "
-    "Keep every name, place, date, time, number and decision exactly as said. "
-    "Write in the third person about 'the user'. No preamble."
+# A session is read in one pass: the summary and the profile form are two calls whose
+# prompts start the same way (SESSION_SYSTEM, then the transcript) and end with their own
+# task, so a model that keeps the previous prompt's state (llama.cpp reuses the longest common
+# token prefix) evaluates the transcript once. Nothing task-specific may come before
+# {transcript}: it would end the shared prefix there.
+SESSION_SYSTEM = (
+    "You read a conversation between a user and an assistant for a memory system, then do "
+    "the task written after it. Keep every name, place, date, time and number exactly as "
+    "said. No preamble."
 )
 
-SUMMARIZE_SESSION_USER = (
-    "Conversation on {date} (session {session_id}):\n"
+SESSION_TRANSCRIPT = (
+    "Conversation on {date}:\n"
     "{transcript}\n"
     "\n"
-    "Summarize what the user said, did, planned, liked or disliked in this conversation "
-    "in at most {max_words} words. Keep names, dates and numbers."
+    "{task}"
+)
+
+SUMMARIZE_SESSION_TASK = (
+    "Task: summarize what the user said, did, planned, liked or disliked in this "
+    "conversation, in the third person about 'the user', in at most {max_words} words. "
+    "Keep names, dates and numbers."
 )
 
 ROLLUP_SYSTEM = (
@@ -33,6 +43,7 @@ ROLLUP_USER = """Summaries of conversations from {start} to {end}:
 
 Merge them into one summary of at most {max_words} words."""
 
+# the profile form's instructions (in EXTRACT_PROFILE_TASK, after the transcript)
 EXTRACT_PROFILE_SYSTEM = (
     "You note facts about a user from the messages they wrote. Write a field only when "
     "the user's messages say it or clearly imply it about the user themself; otherwise "
@@ -48,14 +59,14 @@ EXTRACT_PROFILE_FIELDS = "Fields:\n" + "\n".join(
     f"- {name}: {description}" for name, description in PROFILE_FIELD_DESCRIPTIONS.items()
 )
 
-EXTRACT_PROFILE_USER = (
+EXTRACT_PROFILE_TASK = (
+    "Task: {instructions}\n"
+    "\n"
     "{fields}\n"
     "\n"
-    "Messages the user wrote on {date}:\n"
-    "{transcript}\n"
-    "\n"
-    "Fill in the fields from these messages only. Leave a field \"\" unless a message above "
-    "states or clearly implies it."
+    "Fill in the fields from the user's messages only (the lines \"User:\"); what the "
+    "assistant said is not a fact about the user. Leave a field \"\" unless a user message "
+    "above states or clearly implies it."
 )
 
 COMPACT_PROFILE_SYSTEM = (

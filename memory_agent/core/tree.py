@@ -10,19 +10,33 @@ new level-2 node opens and joins the newest node above it, and so on. When the t
 gets a second node, a new root is made above both. Ancestors whose children changed are
 marked ``stale``: the caller re-summarises them bottom-up (:meth:`SummaryTree.stale_nodes`).
 A new node with a single child takes its child's summary and is not stale.
+
+The roll-up rule (:meth:`SummaryTree.upkeep_action`) keeps the cost of a session independent
+of the history: only a *closed* node (:meth:`SummaryTree.is_closed`: nothing under it can
+change any more) is summarised by the model, once; an *open* node on the right edge gets a
+summary derived from its children's without a model (:func:`derived_summary`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from memory_agent.core.tokens import Truncator
 from memory_agent.core.types import Node
 
 Period = Literal["month", "week", "none"]
+UpkeepAction = Literal["merge", "copy", "derive"]
+"""How a stale node gets its summary: the model merges its children's (a closed node with
+several children), it takes its only child's (``copy``), or it is derived from its
+children's without a model (an open node: :func:`derived_summary`)."""
+
+MIN_DERIVED_TOKENS = 12  # of each child's summary in a derived summary, however many children
+DATE_TOKENS = 7  # what "(2026-01-31) " takes
+CLIP_MARK = " …"  # ends a child's summary that was cut
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,23 @@ def rehash(node: Node) -> Node:
     return replace(
         node, content_hash=node_hash(node.level, node.summary, node.children, node.start, node.end)
     )
+
+
+def derived_summary(children: Sequence[Node], max_tokens: int, truncate: Truncator) -> str:
+    """An open node's summary, made without a model: its children's summaries in order,
+    each dated and cut to an equal share of ``max_tokens`` (the only child's summary as is);
+    ``truncate`` cuts a text to a number of tokens."""
+    if len(children) == 1:
+        return children[0].summary
+    share = max(MIN_DERIVED_TOKENS, max_tokens // len(children) - DATE_TOKENS)
+    parts = []
+    for child in children:
+        text = truncate(child.summary, share)
+        mark = CLIP_MARK if text != child.summary else ""
+        parts.append(f"({child.start.strftime('%Y-%m-%d')}) {text.strip()}{mark}")
+    whole = " ".join(parts)
+    cut = truncate(whole, max_tokens)
+    return cut if cut == whole else cut.rstrip() + CLIP_MARK
 
 
 def session_node_id(session_id: str) -> str:
@@ -163,6 +194,31 @@ class SummaryTree:
         """Nodes to re-summarise, children before parents."""
         return sorted((n for n in self._nodes.values() if n.stale), key=lambda n: n.level)
 
+    def is_newest(self, node: Node) -> bool:
+        """Whether ``node`` is the newest of its level (on the right edge of the tree)."""
+        level = self._levels.get(node.level, [])
+        return bool(level) and level[-1] == node.id
+
+    def is_closed(self, node: Node, config: TreeConfig) -> bool:
+        """Whether nothing under ``node`` can change any more: a session; a node with a later
+        sibling (new sessions never reach it); or a full node whose newest child is closed."""
+        while node.level > 1:
+            if not self.is_newest(node):
+                return True
+            if len(node.children) < config.fanout or node.children[-1] not in self._nodes:
+                return False
+            node = self._nodes[node.children[-1]]
+        return True
+
+    def upkeep_action(self, node: Node, config: TreeConfig) -> UpkeepAction:
+        """How stale ``node`` gets its summary: the model merges a closed node's children
+        (once: it never changes again), one child's summary is copied, and an open node's
+        is derived without a model. So a session costs at most one model call per node that
+        it closes, whatever the size of the history."""
+        if node.level > 1 and len(node.children) > 1:
+            return "merge" if self.is_closed(node, config) else "derive"
+        return "copy"
+
     # --- writing -------------------------------------------------------------------------
     def _put(self, node: Node) -> None:
         if node.id not in self._nodes:
@@ -196,10 +252,15 @@ class SummaryTree:
             changed[updated.id] = updated
             self._mark_ancestors_stale(updated, changed)
             return list(changed.values())
-        self._attach(session, config, changed)
+        was_open = {n.id for n in self._right_edge() if not self.is_closed(n, config)}
+        self._attach(session, config, changed, was_open)
         return list(changed.values())
 
-    def _attach(self, child: Node, config: TreeConfig, changed: dict[str, Node]) -> None:
+    def _right_edge(self) -> list[Node]:
+        return [self._nodes[ids[-1]] for level, ids in self._levels.items() if level > 1 and ids]
+
+    def _attach(self, child: Node, config: TreeConfig, changed: dict[str, Node],
+                was_open: set[str]) -> None:
         level = child.level + 1
         siblings = self._levels.get(level, [])
         newest = self._nodes[siblings[-1]] if siblings else None
@@ -211,6 +272,11 @@ class SummaryTree:
         if newest is not None and fits:
             self._adopt(newest, child, changed)
             return
+        if newest is not None and newest.id in was_open:
+            # a later sibling opens: ``newest`` closes, and its derived summary gets a roll-up
+            newest = replace(newest, stale=newest.stale or len(newest.children) > 1)
+            self._put(newest)
+            changed[newest.id] = newest
         # open a new node at this level, holding just the child
         parent = make_node(
             id=self._new_id(level), user_id=child.user_id, level=level, summary=child.summary,
@@ -238,7 +304,7 @@ class SummaryTree:
                 changed[moved.id] = moved
             changed[root.id] = root
             return
-        self._attach(self._nodes[parent.id], config, changed)
+        self._attach(self._nodes[parent.id], config, changed, was_open)
 
     def _adopt(self, parent: Node, child: Node, changed: dict[str, Node]) -> None:
         child = replace(child, parent=parent.id)

@@ -33,14 +33,14 @@ from memory_agent.core.profile import (
 from memory_agent.core.prompts import (
     EXTRACT_PROFILE_FIELDS,
     EXTRACT_PROFILE_SYSTEM,
-    EXTRACT_PROFILE_USER,
+    EXTRACT_PROFILE_TASK,
 )
 from memory_agent.core.statements import statement_edits
 from memory_agent.core.store import HistoryEntry, MemoryStore
-from memory_agent.core.types import Message, Turn
+from memory_agent.core.types import Turn
 from memory_agent.engine.compaction import compact
 from memory_agent.engine.structured import generate_structured
-from memory_agent.engine.transcripts import chunks, user_transcript
+from memory_agent.engine.transcripts import chunks, session_prompt
 from memory_agent.engine.upkeep import Backends, session_turns
 from memory_agent.errors import ProfileConflictError
 
@@ -80,13 +80,17 @@ def history_entries(user_id: str, retired: Sequence[Retired], when: datetime) ->
 
 
 def extract_facts(backends: Backends, turns: Sequence[Turn]) -> ProfileForm:
-    """The model fills the fixed-field form from the user's messages of one session."""
-    messages: list[Message] = [
-        {"role": "system", "content": EXTRACT_PROFILE_SYSTEM},
-        {"role": "user", "content": EXTRACT_PROFILE_USER.format(
-            fields=EXTRACT_PROFILE_FIELDS, date=turns[0].at.strftime("%Y-%m-%d"),
-            transcript=user_transcript(turns, turn_tokens=backends.config.turn_prompt_tokens))},
-    ]
+    """The model fills the fixed-field form from the user's messages of one session.
+
+    The prompt is the session's summary prompt with another task at the end (the same
+    transcript, assistant replies included, as its prefix: read once by a model with a
+    prompt cache); the task says only the user's lines count, and
+    :func:`~memory_agent.core.extraction.edits_from_extraction` keeps only values a user
+    turn supports.
+    """
+    task = EXTRACT_PROFILE_TASK.format(instructions=EXTRACT_PROFILE_SYSTEM,
+                                       fields=EXTRACT_PROFILE_FIELDS)
+    messages = session_prompt(turns, task, turn_tokens=backends.config.turn_prompt_tokens)
     return generate_structured(backends.llm, messages, SessionFacts, max_tokens=FORM_MAX_TOKENS)
 
 

@@ -11,18 +11,15 @@ from datetime import datetime
 from memory_agent.core.prompts import (
     ROLLUP_SYSTEM,
     ROLLUP_USER,
-    SUMMARIZE_SESSION_SYSTEM,
-    SUMMARIZE_SESSION_USER,
+    SUMMARIZE_SESSION_TASK,
 )
 from memory_agent.core.tree import TreeConfig, make_node, session_node_id
 from memory_agent.core.types import Message, Node, Turn
-from memory_agent.engine.transcripts import CLIP_MARK, chunks, clip, transcript, truncate
+from memory_agent.engine.transcripts import CLIP_MARK, chunks, clip, session_prompt, truncate
 from memory_agent.engine.tree_index import TreeIndex
 from memory_agent.engine.upkeep import Backends, session_turns, store_nodes
 from memory_agent.errors import ModelOutputError
 
-# an assistant reply gets 1/ASSISTANT_TOKEN_DIVISOR of a user message's prompt tokens
-ASSISTANT_TOKEN_DIVISOR = 2
 # each child summary of a roll-up gets an equal share of transcript_chunk_tokens, but at least
 MIN_CHILD_TOKENS = 40
 # text longer than CHARS_PER_TOKEN characters per allowed token is cut before tokenizing
@@ -55,15 +52,8 @@ def one_paragraph(text: object, max_tokens: int) -> str:
 def summarize_turns(backends: Backends, turns: Sequence[Turn], session_id: str) -> str:
     """One model call: a summary of some turns of a session."""
     cfg = backends.config
-    messages: list[Message] = [
-        {"role": "system", "content": SUMMARIZE_SESSION_SYSTEM},
-        {"role": "user", "content": SUMMARIZE_SESSION_USER.format(
-            date=turns[0].at.strftime("%Y-%m-%d %H:%M"), session_id=session_id,
-            transcript=transcript(
-                turns, turn_tokens=cfg.turn_prompt_tokens,
-                assistant_tokens=cfg.turn_prompt_tokens // ASSISTANT_TOKEN_DIVISOR),
-            max_words=cfg.summary_words)},
-    ]
+    messages = session_prompt(turns, SUMMARIZE_SESSION_TASK.format(max_words=cfg.summary_words),
+                              turn_tokens=cfg.turn_prompt_tokens)
     return one_paragraph(backends.llm.complete(messages, max_tokens=cfg.summary_max_tokens),
                          cfg.summary_max_tokens)
 

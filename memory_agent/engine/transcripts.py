@@ -1,13 +1,17 @@
 """A session's turns as prompt text: numbered, each message shortened, long sessions
-read in chunks (pure text work over a token counter)."""
+read in chunks (pure text work over a token counter), and the prompt every task on a
+session's turns starts with."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from memory_agent.core.types import Turn
+from memory_agent.core.prompts import SESSION_SYSTEM, SESSION_TRANSCRIPT
+from memory_agent.core.types import Message, Turn
 
 CLIP_MARK = " …"  # ends a message or summary that was shortened
+# an assistant reply gets 1/ASSISTANT_TOKEN_DIVISOR of a user message's prompt tokens
+ASSISTANT_TOKEN_DIVISOR = 2
 
 
 def truncate(text: str, tokens: int) -> str:
@@ -35,9 +39,19 @@ def transcript(turns: Sequence[Turn], *, turn_tokens: int, assistant_tokens: int
     return "\n".join(lines)
 
 
-def user_transcript(turns: Sequence[Turn], *, turn_tokens: int) -> str:
-    """Only the user's messages, numbered by turn (facts come from the user's own words)."""
-    return "\n".join(f"[{t.index}] {clip(t.user_message, turn_tokens)}" for t in turns)
+def session_prompt(turns: Sequence[Turn], task: str, *, turn_tokens: int) -> list[Message]:
+    """The prompt of a task on some turns of a session: the shared system message and the
+    transcript first, the task last, so every task on the same turns has the same prefix
+    (a model with a prompt cache evaluates it once: see ``prompts.SESSION_SYSTEM``). Each
+    user message is cut to ``turn_tokens``, each reply to half of it."""
+    return [
+        {"role": "system", "content": SESSION_SYSTEM},
+        {"role": "user", "content": SESSION_TRANSCRIPT.format(
+            date=turns[0].at.strftime("%Y-%m-%d %H:%M"),
+            transcript=transcript(turns, turn_tokens=turn_tokens,
+                                  assistant_tokens=turn_tokens // ASSISTANT_TOKEN_DIVISOR),
+            task=task)},
+    ]
 
 
 def chunks(turns: Sequence[Turn], count_tokens: Callable[[str], int],

@@ -50,6 +50,11 @@ def _extractive_summary(messages: Sequence[Message]) -> str:
     return " ".join(picked)[:600] or last[:300]
 
 
+def _rendered(messages: Sequence[Message]) -> list[str]:
+    """The words of the messages as one prompt, each message opened by its role."""
+    return [w for m in messages for w in (f"<{m['role']}>", *m["content"].split())]
+
+
 class FakeLLM(LLM):
     """Answers from a script, a function, or a simple deterministic default.
 
@@ -75,6 +80,21 @@ class FakeLLM(LLM):
         self._responses = list(responses) if responses is not None else None
         self._responder = responder
         self.requests: list[tuple[list[Message], dict[str, Any] | None]] = []
+        self._previous: list[str] = []
+
+    def _count(self, messages: Sequence[Message], reply: str) -> None:
+        """Count the call like a backend with a prompt cache: a "token" is a word of the
+        rendered prompt; the words shared with the start of the previous prompt are reused."""
+        words = _rendered(messages)
+        shared = 0
+        for a, b in zip(self._previous, words, strict=False):
+            if a != b:
+                break
+            shared += 1
+        self._previous = words
+        generated = len(reply.split()) if isinstance(reply, str) else 0
+        self.stats.record(prompt_tokens=len(words), completion_tokens=generated, seconds=0.0,
+                          prefill_tokens=len(words) - shared)
 
     def _complete(
         self,
@@ -85,7 +105,15 @@ class FakeLLM(LLM):
         temperature: float,
     ) -> str:
         self.requests.append((list(messages), json_schema))
-        self.stats.calls += 1
+        try:
+            reply = self._reply(messages, json_schema)
+        except BaseException:
+            self._count(messages, "")  # a failed call still counts
+            raise
+        self._count(messages, reply)
+        return reply
+
+    def _reply(self, messages: Sequence[Message], json_schema: dict[str, Any] | None) -> str:
         if self._responses is not None:
             if not self._responses:
                 msg = "FakeLLM script exhausted"

@@ -80,6 +80,7 @@ class LlamaCppLLM(LLM):
         self._formatter: PromptFormatter | None = None
         self._load_lock = threading.Lock()
         self._checked_grammars: set[str] = set()
+        self._evals: list[int] = []  # tokens of each llama.eval() of the current call
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -113,6 +114,7 @@ class LlamaCppLLM(LLM):
         if self._llama is None:
             llama = self._open()
             self._formatter = _chat_formatter(llama)
+            _count_evaluated(llama, self._evals)
             self._llama = llama
         return self._llama
 
@@ -174,6 +176,7 @@ class LlamaCppLLM(LLM):
         extra: dict[str, Any] = {}
         if json_schema is not None:
             extra["grammar"] = self._grammar(llama, json_schema)
+        self._evals.clear()
         started = time.perf_counter()
         try:
             response = llama.create_chat_completion(
@@ -197,6 +200,7 @@ class LlamaCppLLM(LLM):
             llama = self._loaded()
         messages = [defuse_special_tokens(m) for m in messages]
         prompt_tokens = self._check_fits(llama, messages, max_tokens)
+        self._evals.clear()
         started = time.perf_counter()
         pieces = 0
         try:
@@ -240,11 +244,31 @@ class LlamaCppLLM(LLM):
         return prompt_tokens
 
     def _record(self, response: Any, seconds: float) -> None:
+        """Count one call; the prompt tokens evaluated are those of its first ``eval`` (the
+        prompt after the prefix llama.cpp kept from the previous call; then one eval per
+        generated token)."""
         usage = response.get("usage") or {}
-        self.stats.calls += 1
-        self.stats.prompt_tokens += int(usage.get("prompt_tokens", 0))
-        self.stats.completion_tokens += int(usage.get("completion_tokens", 0))
-        self.stats.seconds += seconds
+        prompt_tokens = int(usage.get("prompt_tokens", 0))
+        prefill = min(self._evals[0], prompt_tokens) if self._evals else None
+        self.stats.record(prompt_tokens=prompt_tokens,
+                          completion_tokens=int(usage.get("completion_tokens", 0)),
+                          seconds=seconds, prefill_tokens=prefill)
+
+
+def _count_evaluated(llama: Llama, sizes: list[int]) -> None:
+    """Make ``llama`` append the number of tokens of each ``eval`` to ``sizes``.
+
+    ``Llama.generate`` reuses the longest prefix of the previous prompt still in the KV cache
+    and evaluates only the rest, in one ``eval``; llama-cpp-python reports only full prompt
+    sizes, so this is how the evaluated part is known.
+    """
+    evaluate = llama.eval
+
+    def counting_eval(tokens: Sequence[int]) -> None:
+        sizes.append(len(tokens))
+        evaluate(tokens)
+
+    llama.eval = counting_eval  # type: ignore[method-assign]
 
 
 def _display_name(model_path: str | Path | None) -> str:
