@@ -29,7 +29,8 @@ SESSION_TRANSCRIPT = (
 SUMMARIZE_SESSION_TASK = (
     "Task: summarize what the user said, did, planned, liked or disliked in this "
     "conversation, in the third person about 'the user', in at most {max_words} words. "
-    "Keep names, dates and numbers."
+    "Keep names, dates and numbers; say when things happened as dates (the dates in "
+    "parentheses resolve words like 'yesterday')."
 )
 
 ROLLUP_SYSTEM = (

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from memory_agent.core.render import fmt_day
 from memory_agent.core.tokens import Truncator
 from memory_agent.core.types import Node
 
@@ -35,7 +36,7 @@ several children), it takes its only child's (``copy``), or it is derived from i
 children's without a model (an open node: :func:`derived_summary`)."""
 
 MIN_DERIVED_TOKENS = 12  # of each child's summary in a derived summary, however many children
-DATE_TOKENS = 7  # what "(2026-01-31) " takes
+DATE_TOKENS = 8  # "(Thursday 1 January 2026) " in the default tokenizer
 CLIP_MARK = " …"  # ends a child's summary that was cut
 
 
@@ -108,7 +109,7 @@ def derived_summary(children: Sequence[Node], max_tokens: int, truncate: Truncat
     for child in children:
         text = truncate(child.summary, share)
         mark = CLIP_MARK if text != child.summary else ""
-        parts.append(f"({child.start.strftime('%Y-%m-%d')}) {text.strip()}{mark}")
+        parts.append(f"({fmt_day(child.start)}) {text.strip()}{mark}")
     whole = " ".join(parts)
     cut = truncate(whole, max_tokens)
     return cut if cut == whole else cut.rstrip() + CLIP_MARK

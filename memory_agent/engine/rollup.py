@@ -7,6 +7,7 @@ summary derived from its children's, and a node with one child takes that child'
 
 from __future__ import annotations
 
+from memory_agent.core.render import fmt_day
 from memory_agent.core.tree import TreeConfig, derived_summary, with_summary
 from memory_agent.core.types import Node
 from memory_agent.engine.summaries import merge_summaries
@@ -28,7 +29,7 @@ def rollup(backends: Backends, index: TreeIndex, user_id: str) -> list[Node]:
         if action == "merge":
             backends.notify(f"rolling up {current.id} (level {current.level}, "
                             f"{len(kids)} children)")
-            dated = [f"({k.start.strftime('%Y-%m-%d')}) {k.summary}" for k in kids]
+            dated = [f"({fmt_day(k.start)}) {k.summary}" for k in kids]
             summary = merge_summaries(backends, dated, current.start, current.end)
         elif action == "derive":
             summary = derived_summary(kids, backends.config.summary_max_tokens,

@@ -13,6 +13,7 @@ from memory_agent.core.prompts import (
     ROLLUP_USER,
     SUMMARIZE_SESSION_TASK,
 )
+from memory_agent.core.render import fmt_day
 from memory_agent.core.tree import TreeConfig, make_node, session_node_id
 from memory_agent.core.types import Message, Node, Turn
 from memory_agent.engine.transcripts import CLIP_MARK, chunks, clip, session_prompt, truncate
@@ -67,7 +68,7 @@ def merge_summaries(backends: Backends, summaries: Sequence[str], start: datetim
     messages: list[Message] = [
         {"role": "system", "content": ROLLUP_SYSTEM},
         {"role": "user", "content": ROLLUP_USER.format(
-            start=start.strftime("%Y-%m-%d"), end=end.strftime("%Y-%m-%d"),
+            start=fmt_day(start), end=fmt_day(end),
             children=children, max_words=cfg.rollup_words)},
     ]
     return one_paragraph(backends.llm.complete(messages, max_tokens=cfg.summary_max_tokens),

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from memory_agent.core.prompts import SESSION_SYSTEM, SESSION_TRANSCRIPT
+from memory_agent.core.render import fmt_day
+from memory_agent.core.timeref import annotation
 from memory_agent.core.types import Message, Turn
 
 CLIP_MARK = " …"  # ends a message or summary that was shortened
@@ -31,10 +33,13 @@ def clip(text: str, tokens: int) -> str:
 
 
 def transcript(turns: Sequence[Turn], *, turn_tokens: int, assistant_tokens: int) -> str:
-    """Turns numbered by their index, each message shortened for the prompt."""
+    """Turns numbered by their index, each message shortened for the prompt; a user
+    message's relative times ("yesterday") are resolved against its date after it."""
     lines = []
     for t in turns:
-        lines.append(f"[{t.index}] User: {clip(t.user_message, turn_tokens)}")
+        when = annotation(t.user_message, t.at)  # "(yesterday = Sunday 7 May 2023)"
+        lines.append(f"[{t.index}] User: {clip(t.user_message, turn_tokens)}"
+                     + (f" {when}" if when else ""))
         lines.append(f"    Assistant: {clip(t.assistant_message, assistant_tokens)}")
     return "\n".join(lines)
 
@@ -47,7 +52,7 @@ def session_prompt(turns: Sequence[Turn], task: str, *, turn_tokens: int) -> lis
     return [
         {"role": "system", "content": SESSION_SYSTEM},
         {"role": "user", "content": SESSION_TRANSCRIPT.format(
-            date=turns[0].at.strftime("%Y-%m-%d %H:%M"),
+            date=f"{fmt_day(turns[0].at)}, {turns[0].at:%H:%M}",
             transcript=transcript(turns, turn_tokens=turn_tokens,
                                   assistant_tokens=turn_tokens // ASSISTANT_TOKEN_DIVISOR),
             task=task)},
