@@ -40,6 +40,7 @@ are skipped). Results per model merge into ``benchmarks/results/msc.json`` (+ ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import random
@@ -422,6 +423,19 @@ def ingest_episode(memory: MemoryManager, episode: Episode, speaker: int, llm: L
             turns=len(pairs)))
 
 
+def profile_only() -> contextlib.ExitStack:
+    """While entered, ending a session runs only its profile update: the session summary and
+    the roll-ups are skipped (the profile step reads neither)."""
+    from unittest import mock
+
+    from memory_agent.engine import update_jobs
+
+    stack = contextlib.ExitStack()
+    for name in ("summarize_session", "rollup"):
+        stack.enter_context(mock.patch.object(update_jobs, name, lambda *a, **k: None))
+    return stack
+
+
 # --- results -------------------------------------------------------------------------------
 def cost_summary(sessions: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Mean (and median seconds) per session of the measured sessions."""
@@ -550,6 +564,11 @@ def main() -> None:
                              "(--llm-cache) of an earlier run, into a fresh in-memory store, "
                              "so a change to the rules acting on the model's output is "
                              "re-scored in a minute (fails on a request not recorded)")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="end_session runs only the profile step (no session summary, no "
+                             "roll-ups): the profile does not read them, so the facts are the "
+                             "same at about half the model time; cost figures then cover the "
+                             "profile step only")
     parser.add_argument("--llm-cache", type=Path, default=None,
                         help="model replies recorded/replayed here (default: "
                              "<cache>/msc-<model>/llm_calls.jsonl)")
@@ -597,6 +616,8 @@ def main() -> None:
         stats_path.unlink()
     stats = json.loads(stats_path.read_text()) if stats_path.exists() else {"sessions": {}}
     run = Run()
+    if args.profile_only:
+        profile_only().__enter__()  # for the rest of the process
     measured: list[dict[str, Any]] = []
     done = 0
     for episode in chosen:
@@ -678,6 +699,7 @@ def main() -> None:
         "selection": {"file": f"msc_dialogue/session_{args.session}/{args.split}.txt",
                       "seed": args.seed, "skip": args.skip, "speaker": args.speaker,
                       "half": args.half, "replay": args.replay,
+                      "profile_only": args.profile_only,
                       "episodes": [f"{e['episode']}/spk{e['speaker']}" for e in run.per_episode]},
         "per_episode": run.per_episode,
         "_run": {**describe(), "wall_seconds": round(wall, 1),
