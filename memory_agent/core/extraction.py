@@ -108,10 +108,39 @@ def _clean(value: str) -> str:
     return value
 
 
-def _snippet(texts: Sequence[str], limit: int = 90) -> str:
-    joined = " / ".join(t.strip() for t in texts)
-    joined = " ".join(joined.split()).replace("(", "[").replace(")", "]")
-    return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
+EVIDENCE_CHARS = 90
+
+
+def evidence_quote(texts: Sequence[str], wanted: set[str] | frozenset[str],
+                   limit: int = EVIDENCE_CHARS) -> str:
+    """The part of the user's messages that shows an inferred value: the sentences that hold
+    one of the ``wanted`` (stemmed) words, and of those, when longer than ``limit``, the
+    run of whole words of at most ``limit`` characters holding the most of them ("...
+    because I don't eat meat, dairy or eggs", not the message's first 90 characters)."""
+    picked = [s.strip() for t in texts for s in sentences(t) if wanted & content_words(s)]
+    joined = " / ".join(dict.fromkeys(picked or [t.strip() for t in texts]))
+    tokens = " ".join(joined.split()).replace("(", "[").replace(")", "]").split(" ")
+    if len(" ".join(tokens)) <= limit:
+        return " ".join(tokens)
+    hits = [bool(wanted & content_words(w)) for w in tokens]
+    best, best_hits = (0, 0), -1
+    for start in range(len(tokens)):
+        end, length = start, -1
+        while end < len(tokens) and length + 1 + len(tokens[end]) <= limit - 2:
+            length += 1 + len(tokens[end])
+            end += 1
+        if end > start and sum(hits[start:end]) > best_hits:
+            best, best_hits = (start, end), sum(hits[start:end])
+    start, end = best
+    if end == start:  # one word longer than the limit
+        return joined[: limit - 1] + "…"
+    return ("…" if start else "") + " ".join(tokens[start:end]) + ("…" if end < len(tokens) else "")
+
+
+def said_of_someone_else(sentence: str) -> bool:
+    """Whether a sentence's subject is another person ("My daughter only eats pasta"), with
+    the user not in it ("My wife and I hike" is the user's too)."""
+    return bool(RULES.other_person.search(sentence) and not RULES.first_person.search(sentence))
 
 
 def about_someone_else(value: str, text: str) -> bool:
@@ -120,12 +149,46 @@ def about_someone_else(value: str, text: str) -> bool:
     hike" does make hiking one)."""
     wanted = content_words(value)
     mentions = [s for s in sentences(text) if wanted & content_words(s)]
-    return bool(mentions) and all(
-        RULES.other_person.search(s) and not RULES.first_person.search(s) for s in mentions
-    )
+    return bool(mentions) and all(said_of_someone_else(s) for s in mentions)
 
 
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9:.']*")
+
+
+def one_off(value: str, texts: Sequence[str]) -> bool:
+    """Whether a value is tied to a one-off moment: it names one ("cook for Leo tonight"), or
+    every sentence of the user's that states it does ("I'll cook for Leo and me tonight")."""
+    if RULES.one_off.search(value):
+        return True
+    wanted = content_words(value)
+    mentions = [s for t in texts for s in sentences(t) if wanted & content_words(s)]
+    return bool(mentions) and all(RULES.one_off.search(s) for s in mentions)
+
+
+def only_time(value: str) -> bool:
+    """Whether a value says only when or how often ("three times a week", "at 6:30"), not
+    what is done."""
+    tokens = _TOKEN.findall(value.lower())
+    return bool(tokens) and all(t in RULES.time_words or t[0].isdigit() for t in tokens)
+
+
+def with_activity(value: str, texts: Sequence[str], cap: int) -> str:
+    """A bare time of a routine ("three times a week") completed with what the user does
+    then, in their words: the clause of their sentence that holds it ("running three times a
+    week"), or the whole sentence when that clause is a bare time too; "" when no sentence
+    of at most ``cap`` characters says it."""
+    for text in texts:
+        for raw in sentences(text):
+            sentence = RULES.interjection.sub("", " ".join(raw.split())).strip(" .!,;-")
+            if overlap(value, sentence) < 0.5:
+                continue
+            clauses = [c.strip(" .!,;-") for c in RULES.clause_break.split(sentence)]
+            best = max(clauses, key=lambda c: overlap(value, c))
+            for candidate in (best, sentence):
+                if candidate and not only_time(candidate) and len(candidate) <= cap:
+                    return candidate
+    return ""
 
 
 def with_polarity(slot: str, value: str) -> tuple[str, str]:
@@ -186,7 +249,9 @@ def supports(value: str, text: str, spec: ProfileField, *, min_overlap: float = 
     """
     if overlap(value, text) >= min_overlap:
         return not (spec.about_user and about_someone_else(value, text))
-    return bool(spec.cues and spec.cues & content_words(text))
+    return bool(spec.cues) and any(
+        spec.cues & content_words(s) and not (spec.about_user and said_of_someone_else(s))
+        for s in sentences(text))
 
 
 def cite(value: str, turns: Sequence[Turn], spec: ProfileField) -> list[Turn]:
@@ -195,7 +260,8 @@ def cite(value: str, turns: Sequence[Turn], spec: ProfileField) -> list[Turn]:
     if backing:
         return backing[:4]
     joined = " ".join(t.user_message for t in turns)  # stated across several messages
-    if overlap(value, joined) >= 0.5:
+    if overlap(value, joined) >= 0.5 and not (spec.about_user
+                                              and about_someone_else(value, joined)):
         return [t for t in turns if overlap(value, t.user_message) > 0][:4]
     return []
 
@@ -241,6 +307,15 @@ def edits_from_extraction(
             rejected.append(Rejected(slot_name, value, "no user message supports it"))
             continue
         user_texts = [t.user_message for t in cited]
+        if spec.lasting and one_off(value, user_texts):
+            rejected.append(Rejected(slot_name, value, "a one-off moment, not a lasting fact"))
+            continue
+        if spec.routine and only_time(value):
+            completed = with_activity(value, user_texts, spec.cap)
+            if not completed:
+                rejected.append(Rejected(slot_name, value, "a time without what is done"))
+                continue
+            value = completed
         if spec.instruction and not any(
             addresses_assistant(t) for t in user_texts
         ):
@@ -255,7 +330,8 @@ def edits_from_extraction(
         inferred = not content_words(value) <= said
         sources = [t.id for t in cited]
         text = f"{spec.label}: {value}"
-        evidence = f'from "{_snippet(user_texts)}"' if inferred else ""
+        evidence = (f'from "{evidence_quote(user_texts, content_words(value) | spec.cues)}"'
+                    if inferred else "")
         same_slot = [f for f in current if f.slot == slot_name]
         match = next((f for f in same_slot if _similar(_value_of(f), value)), None)
         if match is not None:

@@ -43,6 +43,8 @@ class ProfileField:
     about_user: bool = True  # False where the value describes others (family, pets)
     addressed: bool = False  # a value may speak to the assistant ("you"): a request
     instruction: bool = False  # a rule for the assistant: needs a request, never an injection
+    lasting: bool = False  # tied to a one-off moment ("cook dinner tonight"), it is no such fact
+    routine: bool = False  # says when something is done: a bare time gets its activity
 
     @property
     def cap(self) -> int:
@@ -73,9 +75,9 @@ FIELDS: tuple[ProfileField, ...] = (
     ProfileField("dislikes", "things the user avoids or dislikes", "Preferences", "Dislikes",
                  False, is_list=True, cues=_LIKE | _DIET),
     ProfileField("schedule", "the user's routines, with days or times",
-                 "Routines and schedule", "Schedule", False),
+                 "Routines and schedule", "Schedule", False, lasting=True, routine=True),
     ProfileField("goals", "what the user is working towards", "Goals", "Goal", False,
-                 is_list=True),
+                 is_list=True, lasting=True),
     ProfileField("answer_style", "how the user wants answers (length, tone, format)",
                  "Communication style", "Prefers answers", True, cues=_STYLE, addressed=True),
     ProfileField("standing_instruction", "a rule the user asks the assistant to always follow",

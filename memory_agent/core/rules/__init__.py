@@ -60,6 +60,13 @@ class LanguageRules:
     small_talk: Pattern
     # words that point back at something said before ("that", "it"; searched)
     refers_back: Pattern
+    # words that only say when or how often ("three times a week", "at 6:30"), lower case:
+    # a routine made of them alone lacks its activity
+    time_words: frozenset[str]
+    # a one-off moment ("tonight", "tomorrow"): no lasting goal or routine (searched)
+    one_off: Pattern
+    # where a sentence splits into clauses ("..., running three times a week"; split)
+    clause_break: Pattern
 
 
 DEFAULT_LANGUAGE = "en"

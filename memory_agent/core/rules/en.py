@@ -96,6 +96,21 @@ SMALL_TALK = re.compile(
 REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
                          re.IGNORECASE)
 
+_TIME_WORDS = (
+    "time times once twice thrice every each per a an the at on in by from to until around "
+    "about or and daily nightly weekly monthly yearly day days week weeks weekend weekends "
+    "month months year years hour hours minute minutes morning mornings afternoon afternoons "
+    "evening evenings night nights noon midnight am pm a.m p.m o'clock early late usually "
+    "often always sometimes regularly monday mondays tuesday tuesdays wednesday wednesdays "
+    "thursday thursdays friday fridays saturday saturdays sunday sundays one two three four "
+    "five six seven eight nine ten eleven twelve couple few several other")
+TIME_WORDS = frozenset(_TIME_WORDS.split())
+ONE_OFF = re.compile(
+    r"\b(?:tonight|today|tomorrow|this\s+(?:morning|afternoon|evening|weekend)|right\s+now|"
+    r"later\s+today)\b", re.IGNORECASE)
+CLAUSE_BREAK = re.compile(r"\s*[,;:]\s+|\s+(?:but|because|so|while|and then)\s+",
+                          re.IGNORECASE)
+
 RULES = LanguageRules(
     code="en",
     cue_words=CUE_WORDS,
@@ -114,4 +129,7 @@ RULES = LanguageRules(
     first_person_start=FIRST_PERSON_START,
     small_talk=SMALL_TALK,
     refers_back=REFERS_BACK,
+    time_words=TIME_WORDS,
+    one_off=ONE_OFF,
+    clause_break=CLAUSE_BREAK,
 )
