@@ -23,8 +23,21 @@ from memory_agent.core.facts import without_braces
 from memory_agent.core.fields import BY_NAME, CHECK_ORDER, FIELDS, ProfileField
 from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit
 from memory_agent.core.rules import RULES
-from memory_agent.core.text import content_words, overlap, sentences
+from memory_agent.core.text import content_words, overlap
 from memory_agent.core.types import Turn
+from memory_agent.core.value_checks import (
+    about_someone_else,
+    addresses_assistant,
+    clauses,
+    evidence_quote,
+    looks_like_injection,
+    one_off,
+    only_time,
+    said_of_someone_else,
+    standing_requests,
+    unsaid_numbers,
+    with_activity,
+)
 
 
 class ProfileForm(BaseModel):
@@ -65,18 +78,6 @@ def copies_field_description(slot: str, value: str) -> bool:
     return bool(words) and words <= _DESCRIPTION_WORDS.get(slot, set())
 
 
-def addresses_assistant(text: str) -> bool:
-    """Whether a message asks something of the assistant ("Always answer in metric units",
-    "please keep it short"), not a user describing a rule of their own life ("I always
-    follow the safety protocols at work"): a standing instruction needs one."""
-    return any(RULES.request.search(s) or RULES.imperative.search(s) for s in sentences(text))
-
-
-def looks_like_injection(text: str) -> bool:
-    """True for text that poses as instructions to the system (kept as data, never promoted)."""
-    return bool(RULES.injection.search(text))
-
-
 @dataclass(frozen=True)
 class Rejected:
     slot: str
@@ -108,89 +109,7 @@ def _clean(value: str) -> str:
     return value
 
 
-EVIDENCE_CHARS = 90
-
-
-def evidence_quote(texts: Sequence[str], wanted: set[str] | frozenset[str],
-                   limit: int = EVIDENCE_CHARS) -> str:
-    """The part of the user's messages that shows an inferred value: the sentences that hold
-    one of the ``wanted`` (stemmed) words, and of those, when longer than ``limit``, the
-    run of whole words of at most ``limit`` characters holding the most of them ("...
-    because I don't eat meat, dairy or eggs", not the message's first 90 characters)."""
-    picked = [s.strip() for t in texts for s in sentences(t) if wanted & content_words(s)]
-    joined = " / ".join(dict.fromkeys(picked or [t.strip() for t in texts]))
-    tokens = " ".join(joined.split()).replace("(", "[").replace(")", "]").split(" ")
-    if len(" ".join(tokens)) <= limit:
-        return " ".join(tokens)
-    hits = [bool(wanted & content_words(w)) for w in tokens]
-    best, best_hits = (0, 0), -1
-    for start in range(len(tokens)):
-        end, length = start, -1
-        while end < len(tokens) and length + 1 + len(tokens[end]) <= limit - 2:
-            length += 1 + len(tokens[end])
-            end += 1
-        if end > start and sum(hits[start:end]) > best_hits:
-            best, best_hits = (start, end), sum(hits[start:end])
-    start, end = best
-    if end == start:  # one word longer than the limit
-        return joined[: limit - 1] + "…"
-    return ("…" if start else "") + " ".join(tokens[start:end]) + ("…" if end < len(tokens) else "")
-
-
-def said_of_someone_else(sentence: str) -> bool:
-    """Whether a sentence's subject is another person ("My daughter only eats pasta"), with
-    the user not in it ("My wife and I hike" is the user's too)."""
-    return bool(RULES.other_person.search(sentence) and not RULES.first_person.search(sentence))
-
-
-def about_someone_else(value: str, text: str) -> bool:
-    """True when every sentence of ``text`` that mentions the value is about another person
-    ("My wife models clothing" does not make modelling the user's hobby; "My wife and I
-    hike" does make hiking one)."""
-    wanted = content_words(value)
-    mentions = [s for s in sentences(text) if wanted & content_words(s)]
-    return bool(mentions) and all(said_of_someone_else(s) for s in mentions)
-
-
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9:.']*")
-
-
-def one_off(value: str, texts: Sequence[str]) -> bool:
-    """Whether a value is tied to a one-off moment: it names one ("cook for Leo tonight"), or
-    every sentence of the user's that states it does ("I'll cook for Leo and me tonight")."""
-    if RULES.one_off.search(value):
-        return True
-    wanted = content_words(value)
-    mentions = [s for t in texts for s in sentences(t) if wanted & content_words(s)]
-    return bool(mentions) and all(RULES.one_off.search(s) for s in mentions)
-
-
-def only_time(value: str) -> bool:
-    """Whether a value says only when or how often ("three times a week", "at 6:30"), not
-    what is done."""
-    tokens = _TOKEN.findall(value.lower())
-    return bool(tokens) and all(t in RULES.time_words or t[0].isdigit() for t in tokens)
-
-
-def with_activity(value: str, texts: Sequence[str], cap: int) -> str:
-    """A bare time of a routine ("three times a week") completed with what the user does
-    then, in their words: the clause of their sentence that holds it ("running three times a
-    week"), or the whole sentence when that clause is a bare time too; "" when no sentence
-    of at most ``cap`` characters says it."""
-    for text in texts:
-        for raw in sentences(text):
-            sentence = RULES.interjection.sub("", " ".join(raw.split())).strip(" .!,;-")
-            if overlap(value, sentence) < 0.5:
-                continue
-            clauses = [c.strip(" .!,;-") for c in RULES.clause_break.split(sentence)]
-            best = max(clauses, key=lambda c: overlap(value, c))
-            for candidate in (best, sentence):
-                if candidate and not only_time(candidate) and len(candidate) <= cap:
-                    return candidate
-    return ""
-
-
 def with_polarity(slot: str, value: str) -> tuple[str, str]:
     """Small models often write a dislike into "likes" ("dislike VR games"): file it under
     "dislikes" without the verb."""
@@ -250,8 +169,8 @@ def supports(value: str, text: str, spec: ProfileField, *, min_overlap: float = 
     if overlap(value, text) >= min_overlap:
         return not (spec.about_user and about_someone_else(value, text))
     return bool(spec.cues) and any(
-        spec.cues & content_words(s) and not (spec.about_user and said_of_someone_else(s))
-        for s in sentences(text))
+        spec.cues & content_words(c) and not (spec.about_user and said_of_someone_else(c))
+        for c in clauses(text))
 
 
 def cite(value: str, turns: Sequence[Turn], spec: ProfileField) -> list[Turn]:
@@ -286,6 +205,10 @@ def edits_from_extraction(
                                                         value_cap(name))))
                for name in SLOTS)
               for item in split_items(slot, whole)]
+    # requests meant to last, in the user's words, beside the model's (which small models
+    # often file under answer style, or leave out)
+    values += [("standing_instruction", r)
+               for t in turns for r in standing_requests(t.user_message)]
     added: list[tuple[str, str]] = []  # (slot, value) added this session, across list fields
     for slot_name, value in values:
         spec = SLOTS[slot_name]
@@ -307,6 +230,10 @@ def edits_from_extraction(
             rejected.append(Rejected(slot_name, value, "no user message supports it"))
             continue
         user_texts = [t.user_message for t in cited]
+        unsaid = unsaid_numbers(value, user_texts)
+        if unsaid:
+            rejected.append(Rejected(slot_name, value, f"the user never said {unsaid[0]}"))
+            continue
         if spec.lasting and one_off(value, user_texts):
             rejected.append(Rejected(slot_name, value, "a one-off moment, not a lasting fact"))
             continue
@@ -350,3 +277,11 @@ def edits_from_extraction(
             ))
             added.append((slot_name, value))
     return ExtractionOutcome(edits, rejected)
+
+
+__all__ = [
+    "SLOTS", "ExtractionOutcome", "ProfileForm", "Rejected", "SessionFacts", "about_someone_else",
+    "addresses_assistant", "cite", "copies_field_description", "drop_cut_tail",
+    "edits_from_extraction", "looks_like_injection", "said_of_someone_else", "split_items",
+    "supports", "value_cap", "with_polarity",
+]

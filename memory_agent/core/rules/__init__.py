@@ -67,6 +67,15 @@ class LanguageRules:
     one_off: Pattern
     # where a sentence splits into clauses ("..., running three times a week"; split)
     clause_break: Pattern
+    # a request to the assistant meant to last ("always", "from now on"; searched), its
+    # polite or lasting opening and closing ("Please always ", ", thanks"; removed), and
+    # a clause opening with a subject, which is no request ("You always ..."; match)
+    lasting_request: Pattern
+    request_lead: Pattern
+    request_tail: Pattern
+    subject_start: Pattern
+    # the words of the numbers 0, 1, 2 ... in order ("three" says 3; lower case)
+    number_words: tuple[str, ...]
 
 
 DEFAULT_LANGUAGE = "en"
