@@ -37,9 +37,16 @@ from benchmarks.lib.models import make_llm
 from benchmarks.lib.paths import CACHE, DEFAULT_DATA, cache_dir
 from benchmarks.lib.results import describe, write_json
 from memory_agent.core import extraction, rules, statements
+from memory_agent.core.text import sentences, stem
+
+try:  # the checks added for issue #15 (absent when replaying older code)
+    from memory_agent.core import value_checks
+except ImportError:  # pragma: no cover
+    value_checks = None  # type: ignore[assignment]
 from memory_agent.core.embedder import Embedder
 
 NEVER = re.compile(r"(?!x)x")  # a pattern that matches nothing
+
 
 Patch = Callable[[], contextlib.AbstractContextManager[Any]]
 
@@ -65,6 +72,27 @@ def _cues_off(*fields: str) -> Patch:
         slots = dict(extraction.SLOTS)
         for name in fields:
             slots[name] = replace(slots[name], cues=frozenset())
+        return mock.patch.object(extraction, "SLOTS", slots)
+    return patch
+
+
+def _both(first: object, second: object, name: str, value: Any) -> Patch:
+    """``name`` replaced in two modules (a function one imports from the other)."""
+    def patch() -> contextlib.AbstractContextManager[Any]:
+        stack = contextlib.ExitStack()
+        for module in (first, second):
+            if hasattr(module, name):
+                stack.enter_context(mock.patch.object(module, name, value))
+        return stack
+    return patch
+
+
+def _cues_add(field: str, extra: str) -> Patch:
+    """Words added to a field's cue words (stemmed as the table stems them)."""
+    def patch() -> contextlib.AbstractContextManager[Any]:
+        slots = dict(extraction.SLOTS)
+        slots[field] = replace(slots[field], cues=slots[field].cues
+                               | frozenset(stem(w) for w in extra.split()))
         return mock.patch.object(extraction, "SLOTS", slots)
     return patch
 
@@ -108,6 +136,23 @@ VARIANTS: dict[str, tuple[str, Patch | None]] = {
                          _cues_off("answer_style")),
     "ex_no_max_words": ("fields: values of more than 10 words kept",
                         _attr(extraction, "MAX_VALUE_WORDS", 1000)),
+    # the checks added for issue #15's regression set, each switched off
+    "new_no_clause_subject": ("issue 15: who a value is about read by sentence, not clause",
+                              _both(value_checks, extraction, "clauses",
+                                    lambda text: sentences(text))),
+    "new_no_one_off": ("issue 15: goals and routines tied to a one-off moment kept",
+                       _attr(extraction, "one_off", lambda value, texts: False)),
+    "new_no_bare_time": ("issue 15: a routine given as a bare time kept as it is",
+                         _attr(extraction, "only_time", lambda value: False)),
+    "new_no_numbers": ("issue 15: numbers the user never said kept",
+                       _attr(extraction, "unsaid_numbers", lambda value, texts: [])),
+    "new_no_requests": ("issue 15: requests meant to last not kept in the user's words",
+                        _attr(extraction, "standing_requests", lambda message: [])),
+    "new_no_statement_clauses": ("issue 15: a statement that repeats a fact dropped whole",
+                                 _attr(statements, "_new_clauses", lambda *a: "")),
+    "new_meal_cues_back": ("issue 15: meal and eating words back an inferred diet again",
+                           _cues_add("diet", "recipe recipes dinner lunch breakfast meal "
+                                     "meals eat eating food cook cooking snack")),
 }
 
 
@@ -211,6 +256,8 @@ def main() -> None:
     print(f"{len(chosen)} episodes, {len(llm)} recorded replies in {recording}", flush=True)
     scorer = MemoEmbedder(E5Embedder())
     results: dict[str, dict[str, Any]] = {}
+    msc.profile_only().__enter__()  # the recording holds the profile step's replies only
+
     for name in names:
         t0 = time.perf_counter()
         with applied(VARIANTS[name][1]):

@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from memory_agent.core.config import STATEMENTS_PER_SESSION
-from memory_agent.core.extraction import looks_like_injection
 from memory_agent.core.facts import without_braces
 from memory_agent.core.profile import STATEMENT_SLOT, ProfileDocument, ProfileEdit, is_statement
 from memory_agent.core.rules import RULES
 from memory_agent.core.text import content_words, sentences
 from memory_agent.core.types import Turn
+from memory_agent.core.value_checks import looks_like_injection
 
 MIN_WORDS, MAX_WORDS = 3, 25
 MAX_CHARS = 200
@@ -98,6 +98,22 @@ def _covered(words: set[str], known_words: set[str], share: float = 0.7) -> bool
     return bool(words) and len(words & known_words) >= share * len(words)
 
 
+def _new_clauses(sentence: str, known: Sequence[set[str]], all_known: set[str]) -> str:
+    """The clauses of a statement that repeat no known fact, when they still make a
+    statement of their own ("I'm in Leeds, I teach at a primary school" beside "Lives in:
+    Leeds" -> "I teach at a primary school"); "" when none does."""
+    parts = [c.strip(" .!,;-") for c in RULES.clause_break.split(sentence)]
+    if len(parts) < 2:
+        return ""
+    rest = [c for c in parts if c and not any(_repeats(content_words(c), k) for k in known)]
+    if not rest or len(rest) == len(parts):
+        return ""
+    kept = self_statements(", ".join(rest))
+    text = " ".join(kept)
+    words = content_words(text)
+    return text if kept and not _covered(words, all_known) else ""
+
+
 def statement_edits(
     doc: ProfileDocument,
     turns: Sequence[Turn],
@@ -127,6 +143,10 @@ def statement_edits(
             edits.append(ProfileEdit(op="confirm", fact_id=quoted.id, sources=sources[:4]))
         elif not any(_repeats(words, k) for k in known) and not _covered(words, all_known):
             fresh.append((sentence, sources[:4], len(words)))
+        else:  # the sentence repeats a fact: what its other clauses say may still be new
+            rest = _new_clauses(sentence, known, all_known)
+            if rest:
+                fresh.append((rest, sources[:4], len(content_words(rest))))
     richest = sorted(range(len(fresh)), key=lambda i: -fresh[i][2])[:limit]
     for i in sorted(richest):
         sentence, sources, _ = fresh[i]
