@@ -37,7 +37,7 @@ from benchmarks.lib.models import make_llm
 from benchmarks.lib.paths import CACHE, DEFAULT_DATA, cache_dir
 from benchmarks.lib.results import describe, write_json
 from memory_agent.core import extraction, rules, statements
-from memory_agent.core.text import sentences, stem
+from memory_agent.core.text import content_words, sentences, stem
 
 try:  # the checks added for issue #15 (absent when replaying older code)
     from memory_agent.core import value_checks
@@ -87,14 +87,35 @@ def _both(first: object, second: object, name: str, value: Any) -> Patch:
     return patch
 
 
-def _cues_add(field: str, extra: str) -> Patch:
-    """Words added to a field's cue words (stemmed as the table stems them)."""
+def _cues_add_many(extra: dict[str, str]) -> Patch:
+    """Words added to some fields' cue words (stemmed as the table stems them)."""
     def patch() -> contextlib.AbstractContextManager[Any]:
         slots = dict(extraction.SLOTS)
-        slots[field] = replace(slots[field], cues=slots[field].cues
-                               | frozenset(stem(w) for w in extra.split()))
+        for field, words in extra.items():
+            slots[field] = replace(slots[field], cues=slots[field].cues
+                                   | frozenset(stem(w) for w in words.split()))
         return mock.patch.object(extraction, "SLOTS", slots)
     return patch
+
+
+def _cues_add(field: str, extra: str) -> Patch:
+    return _cues_add_many({field: extra})
+
+
+# rules removed by issue #15's audit, to switch them back on
+OLD_LIKE_CUES = ("love loves like likes enjoy enjoys favourite favorite fan prefer prefers "
+                 "into hate hates dislike dislikes avoid avoids stand bored boring fun")
+OLD_HOBBY_CUES = ("play playing weekend weekends hike hiking run running training train paint "
+                  "painting read reading game games sport sports practice club guitar piano "
+                  "garden gardening knit knitting swim swimming climb climbing bike cycling "
+                  "photo photography dance")
+OLD_DIET_CUES = ("meat meatless fish chicken beef pork steak bacon ham seafood shrimp "
+                 "vegetarian vegan veggie plant dairy milk cheese egg eggs gluten lactose "
+                 "allergic allergy halal kosher tofu recipe recipes dinner lunch breakfast meal "
+                 "meals eat eating food cook cooking snack")
+OLD_REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
+                             re.IGNORECASE)
+ORIGINAL_SELF_STATEMENTS = statements.self_statements
 
 
 # name -> (what is switched off, patch); "baseline" is the code as it is
@@ -104,8 +125,6 @@ VARIANTS: dict[str, tuple[str, Patch | None]] = {
                       _attr(statements, "self_statements", lambda message: [])),
     "st_no_small_talk": ("statements: the small-talk opener filter (SMALL_TALK)",
                          _rules(small_talk=NEVER)),
-    "st_no_refers_back": ("statements: the 'refers back with few words of its own' filter",
-                          _rules(refers_back=NEVER)),
     "st_no_interjection": ("statements: interjections not stripped before the subject test",
                            _rules(interjection=NEVER)),
     "st_no_second_person": ("statements: sentences with 'you' kept",
@@ -130,8 +149,6 @@ VARIANTS: dict[str, tuple[str, Patch | None]] = {
                                _attr(extraction, "copies_field_description",
                                      lambda slot, value: False)),
     "ex_no_cues_diet": ("fields: diet never inferred from topic words", _cues_off("diet")),
-    "ex_no_cues_hobby_like": ("fields: hobbies, likes, dislikes never inferred from topic "
-                              "words", _cues_off("hobbies", "likes", "dislikes")),
     "ex_no_cues_style": ("fields: answer style never inferred from topic words",
                          _cues_off("answer_style")),
     "ex_no_max_words": ("fields: values of more than 10 words kept",
@@ -150,6 +167,19 @@ VARIANTS: dict[str, tuple[str, Patch | None]] = {
                         _attr(extraction, "standing_requests", lambda message: [])),
     "new_no_statement_clauses": ("issue 15: a statement that repeats a fact dropped whole",
                                  _attr(statements, "_new_clauses", lambda *a: "")),
+    "old_like_hobby_cues_back": ("issue 15: hobbies, likes, dislikes inferred from topic words "
+                                 "again (the cue words before the audit)",
+                                 _cues_add_many({
+                                     "hobbies": OLD_HOBBY_CUES,
+                                     "likes": OLD_LIKE_CUES + " " + OLD_HOBBY_CUES,
+                                     "dislikes": OLD_LIKE_CUES + " " + OLD_DIET_CUES})),
+    "old_refers_back_back": ("issue 15: the 'refers back with few words of its own' "
+                             "statement filter again",
+                             _attr(statements, "self_statements",
+                                   lambda message: [
+                                       s for s in ORIGINAL_SELF_STATEMENTS(message)
+                                       if not (OLD_REFERS_BACK.search(s)
+                                               and len(content_words(s)) < 3)])),
     "new_meal_cues_back": ("issue 15: meal and eating words back an inferred diet again",
                            _cues_add("diet", "recipe recipes dinner lunch breakfast meal "
                                      "meals eat eating food cook cooking snack")),
@@ -274,7 +304,9 @@ def main() -> None:
         write_json(args.out, {"what": __doc__.split("\n\n")[0], "variants": results,
                               "selection": {"episodes": args.episodes, "seed": args.seed,
                                             "recording": str(recording)},
-                              "_run": {**describe(), "model_calls": llm.misses}})
+                              "_run": {**describe(), "model_calls": llm.misses,
+                                       "memory_agent": str(Path(extraction.__file__)
+                                                           .parents[2])}})
         args.out.with_suffix(".md").write_text(
             f"# MSC: extraction rules switched off one at a time\n\n{table(results)}")
         print(f"wrote {args.out}")

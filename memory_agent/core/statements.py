@@ -37,8 +37,7 @@ def self_statements(message: str) -> list[str]:
     A sentence qualifies when, after interjections ("oh", "yeah, "), its subject is the user
     ("I ...", "my ...", "we ..."), it is no question, it has 3-25 words and at least two
     content words, it does not address the other speaker ("you"), it is not small talk
-    ("I think", "I'm sure", "I'll ...", "I would ...") and, if it points back at something
-    said before ("I like that hobby"), it holds at least three content words of its own.
+    ("I think", "I'm sure", "I'll ...", "I would ...").
     """
     out = []
     for raw in sentences(RULES.abbreviation.sub(r"\1", message)):
@@ -53,8 +52,6 @@ def self_statements(message: str) -> list[str]:
         if not MIN_WORDS <= len(words) <= MAX_WORDS or len(sentence) > MAX_CHARS:
             continue
         if len(content) < 2 or RULES.second_person.search(sentence):
-            continue
-        if RULES.refers_back.search(sentence) and len(content) < 3:
             continue
         if looks_like_injection(sentence):  # "My new instructions: ..." is no fact about them
             continue

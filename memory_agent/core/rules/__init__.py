@@ -58,8 +58,6 @@ class LanguageRules:
     first_person_start: Pattern
     # chat about the conversation, a feeling of the moment, a plan to be polite (match)
     small_talk: Pattern
-    # words that point back at something said before ("that", "it"; searched)
-    refers_back: Pattern
     # words that only say when or how often ("three times a week", "at 6:30"), lower case:
     # a routine made of them alone lacks its activity
     time_words: frozenset[str]

@@ -20,15 +20,6 @@ CUE_WORDS = {
         "answer answers reply replies response responses concise explain explanation "
         "bullet bullets format formatting tone formal"
     ),
-    "like": (
-        "love loves like likes enjoy enjoys favourite favorite fan prefer prefers into hate "
-        "hates dislike dislikes avoid avoids stand bored boring fun"
-    ),
-    "hobby": (
-        "play playing weekend weekends hike hiking run running training train paint painting "
-        "read reading game games sport sports practice club guitar piano garden gardening "
-        "knit knitting swim swimming climb climbing bike cycling photo photography dance"
-    ),
 }
 
 EMPTY_VALUES = frozenset(
@@ -95,8 +86,6 @@ SMALL_TALK = re.compile(
     r"(?:sure|sorry|glad|happy\s+to|good|fine|great|ok|okay|well|doing|not\s+sure|excited\s+for\s+you|"
     r"afraid|guessing|thinking|wondering|going\s+to|gonna)\b",
     re.IGNORECASE)
-REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
-                         re.IGNORECASE)
 
 _TIME_WORDS = (
     "time times once twice thrice every each per a an the at on in by from to until around "
@@ -149,7 +138,6 @@ RULES = LanguageRules(
     interjection=INTERJECTION,
     first_person_start=FIRST_PERSON_START,
     small_talk=SMALL_TALK,
-    refers_back=REFERS_BACK,
     time_words=TIME_WORDS,
     one_off=ONE_OFF,
     clause_break=CLAUSE_BREAK,
