@@ -193,9 +193,9 @@ def edits_from_extraction(
     """Turn the model's extraction for one session into validated edits.
 
     A value is kept only if some user message backs it (:func:`supports`): names, ages,
-    places, jobs and the like must be stated; diet, likes, dislikes, hobbies and answer style
-    may be inferred from messages on that topic, and are then marked inferred with the
-    messages as evidence. Kept values cite the turns that back them.
+    places, jobs, likes and hobbies and the like must be stated; diet and answer style may be
+    inferred from messages on that topic, and are then marked inferred with the messages as
+    evidence. Kept values cite the turns that back them.
     """
     edits: list[ProfileEdit] = []
     rejected: list[Rejected] = []

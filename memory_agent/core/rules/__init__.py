@@ -5,7 +5,8 @@ Everything that knows a language's words lives in one file per language
 (``rules/en.py``): pronouns and who a sentence is about, the second person, fillers and
 interjections, small-talk openers, how a request to the assistant starts, the "and"/"or"
 of a list, and the cue words that let a field's value be inferred from a message's topic.
-:mod:`memory_agent.core.extraction` and :mod:`memory_agent.core.statements` read only
+:mod:`memory_agent.core.extraction`, :mod:`memory_agent.core.value_checks` and
+:mod:`memory_agent.core.statements` read only
 :data:`RULES`, a :class:`LanguageRules`, so another language is one new file with a
 ``RULES = LanguageRules(...)`` (see docs/profile.md, "Another language").
 """
