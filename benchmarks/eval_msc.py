@@ -40,6 +40,7 @@ are skipped). Results per model merge into ``benchmarks/results/msc.json`` (+ ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import random
@@ -217,6 +218,26 @@ def select(n_records: int, k: int, *, seed: int, skip: int = 0) -> list[int]:
     order = list(range(n_records))
     random.Random(seed).shuffle(order)
     return order[skip:skip + k]
+
+
+HALVES = ("tune", "check")
+
+
+def half_of(position: int) -> str:
+    """The half of the dev episodes an episode is in, by its position in the seeded order
+    (:func:`select`): even positions are the tuning half, odd ones the check half. Rules may
+    be written from the tuning half's episodes; the check half says whether they generalise.
+    Any ``--episodes N`` thus takes about N/2 of each half, and a larger N grows both."""
+    return HALVES[position % 2]
+
+
+def select_half(n_records: int, k: int, *, seed: int, skip: int = 0,
+                half: str = "all") -> list[tuple[int, int]]:
+    """(position, record index) of positions ``skip`` .. ``skip + k`` of the seeded order
+    (:func:`select`), only those of ``half`` ("tune", "check" or "all")."""
+    chosen = select(n_records, k, seed=seed, skip=skip)
+    return [(skip + i, r) for i, r in enumerate(chosen)
+            if half == "all" or half_of(skip + i) == half]
 
 
 def speaker_for(episode_id: str, *, seed: int, choice: str = "random") -> int:
@@ -402,6 +423,19 @@ def ingest_episode(memory: MemoryManager, episode: Episode, speaker: int, llm: L
             turns=len(pairs)))
 
 
+def profile_only() -> contextlib.ExitStack:
+    """While entered, ending a session runs only its profile update: the session summary and
+    the roll-ups are skipped (the profile step reads neither)."""
+    from unittest import mock
+
+    from memory_agent.engine import update_jobs
+
+    stack = contextlib.ExitStack()
+    for name in ("summarize_session", "rollup"):
+        stack.enter_context(mock.patch.object(update_jobs, name, lambda *a, **k: None))
+    return stack
+
+
 # --- results -------------------------------------------------------------------------------
 def cost_summary(sessions: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Mean (and median seconds) per session of the measured sessions."""
@@ -468,12 +502,29 @@ def markdown_page(results: dict[str, Any]) -> str:
             f"{markdown_table(results)}\n{commands}")
 
 
+def half_scores(per_episode: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Pooled recall and precision of each half's episodes (the halves present)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in HALVES:
+        rows = [e for e in per_episode if e.get("half") == name]
+        if not rows:
+            continue
+        s = Score()
+        for e in rows:
+            s += Score(e["n_gold"], e["n_facts"], e["recalled"], e["precise"])
+        out[name] = {"n_episodes": len(rows), "recall": round(s.recall, 4),
+                     "precision": round(s.precision, 4), "n_gold": s.n_gold,
+                     "n_facts": s.n_facts, "recalled": s.recalled, "precise": s.precise}
+    return out
+
+
 # --- command line --------------------------------------------------------------------------
 @dataclass
 class Run:
     score: Score = field(default_factory=Score)
     per_episode: list[dict[str, Any]] = field(default_factory=list)
     pairs: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_calibration(args: argparse.Namespace) -> None:
@@ -505,10 +556,28 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0,
                         help="start at this position of the seeded order (calibration: 30)")
     parser.add_argument("--speaker", choices=["random", "1", "2"], default="random")
+    parser.add_argument("--half", choices=["all", *HALVES], default="all",
+                        help="only the tuning half (even positions of the seeded order) or "
+                             "the check half (odd positions) of the selected episodes")
+    parser.add_argument("--replay", action="store_true",
+                        help="no model calls: every model reply comes from the recording "
+                             "(--llm-cache) of an earlier run, into a fresh in-memory store, "
+                             "so a change to the rules acting on the model's output is "
+                             "re-scored in a minute (fails on a request not recorded)")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="end_session runs only the profile step (no session summary, no "
+                             "roll-ups): the profile does not read them, so the facts are the "
+                             "same at about half the model time; cost figures then cover the "
+                             "profile step only")
+    parser.add_argument("--llm-cache", type=Path, default=None,
+                        help="model replies recorded/replayed here (default: "
+                             "<cache>/msc-<model>/llm_calls.jsonl)")
     add_model_args(parser, fake_help="no model: plumbing check")
     parser.add_argument("--cache", type=Path, default=CACHE)
-    parser.add_argument("--out", type=Path, default=RESULTS / "msc.json",
-                        help="results JSON (merged per model; a .md table is written beside it)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results JSON (merged per model; a .md table is written beside "
+                             "it; default results/msc.json, not written on --replay unless "
+                             "given)")
     parser.add_argument("--sample-pairs", type=Path, default=None,
                         help="also write (fact, nearest gold) pairs here, for hand labelling")
     parser.add_argument("--calibrate", action="store_true",
@@ -519,24 +588,36 @@ def main() -> None:
         run_calibration(args)
         return
 
-    from memory_agent import ChromaStore, E5Embedder
+    from benchmarks.lib.llm_cache import RecordingLLM
+    from memory_agent import ChromaStore, E5Embedder, InMemoryStore
 
     started = time.perf_counter()
     model = "fake" if args.fake_llm else (args.model or DEFAULT_MODEL_KEY)
     out_dir = cache_dir(args.cache, "msc", model)
     out_dir.mkdir(parents=True, exist_ok=True)
     episodes = load_episodes(args.data, session=args.session, split=args.split)
-    chosen = [episodes[i] for i in select(len(episodes), args.episodes, seed=args.seed,
-                                          skip=args.skip)]
+    positions = select_half(len(episodes), args.episodes, seed=args.seed, skip=args.skip,
+                            half=args.half)
+    chosen = [episodes[i] for _, i in positions]
+    half_by_id = {episodes[i].id: half_of(p) for p, i in positions}
     total = sum(len(e.sessions) for e in chosen)
     print(f"MSC session_{args.session}/{args.split}: {len(chosen)} of {len(episodes)} episodes, "
           f"{total} sessions, model {model}, cache {out_dir}", flush=True)
-    llm = make_llm(fake=args.fake_llm, model=args.model, threads=args.threads)
-    store = ChromaStore.persistent(out_dir / "chroma")
+    llm_cache = args.llm_cache or out_dir / "llm_calls.jsonl"
+    llm = RecordingLLM(make_llm(fake=args.fake_llm, model=args.model, threads=args.threads),
+                       llm_cache, replay_only=args.replay)
+    print(f"model replies: {len(llm)} recorded in {llm_cache}"
+          f"{' (replay only)' if args.replay else ''}", flush=True)
+    store = InMemoryStore() if args.replay else ChromaStore.persistent(out_dir / "chroma")
     embedder = E5Embedder()
-    stats_path = out_dir / "ingest_stats.json"
+    stats_path = (out_dir / "ingest_stats_replay.json" if args.replay
+                  else out_dir / "ingest_stats.json")
+    if args.replay and stats_path.exists():
+        stats_path.unlink()
     stats = json.loads(stats_path.read_text()) if stats_path.exists() else {"sessions": {}}
     run = Run()
+    if args.profile_only:
+        profile_only().__enter__()  # for the rest of the process
     measured: list[dict[str, Any]] = []
     done = 0
     for episode in chosen:
@@ -563,9 +644,16 @@ def main() -> None:
         similarity = similarity_matrix(embedder, facts, gold)
         s = score(similarity, THRESHOLD)
         run.score += s
-        run.per_episode.append({"episode": episode.id, "speaker": speaker + 1, "n_gold": s.n_gold,
+        run.per_episode.append({"episode": episode.id, "half": half_by_id[episode.id],
+                                "speaker": speaker + 1, "n_gold": s.n_gold,
                                 "n_facts": s.n_facts, "recalled": s.recalled,
                                 "precise": s.precise})
+        run.facts.append({"episode": episode.id, "half": half_by_id[episode.id],
+                          "facts": facts, "gold": list(gold),
+                          "fact_matches": [float(x) for x in similarity.max(axis=1)]
+                          if similarity.size else [0.0] * len(facts),
+                          "gold_matches": [float(x) for x in similarity.max(axis=0)]
+                          if similarity.size else [0.0] * len(gold)})
         if args.sample_pairs is not None:
             for pair in nearest_pairs(facts, gold, similarity):
                 run.pairs.append({"episode": episode.id, **pair})
@@ -576,6 +664,15 @@ def main() -> None:
     print(f"recall {total_score.recall:.3f} ({total_score.recalled}/{total_score.n_gold} gold), "
           f"precision {total_score.precision:.3f} ({total_score.precise}/{total_score.n_facts} "
           f"facts), threshold {THRESHOLD}", flush=True)
+    halves = half_scores(run.per_episode)
+    for name, h in halves.items():
+        print(f"  {name} half: {h['n_episodes']} episodes, recall {h['recall']:.3f} "
+              f"({h['recalled']}/{h['n_gold']}), precision {h['precision']:.3f} "
+              f"({h['precise']}/{h['n_facts']})", flush=True)
+    print(f"model replies: {llm.hits} replayed, {llm.misses} from the model", flush=True)
+    facts_path = out_dir / ("facts_replay.json" if args.replay else "facts.json")
+    write_json(facts_path, run.facts)
+    print(f"wrote the facts and gold of every episode to {facts_path}")
     if args.sample_pairs is not None:
         args.sample_pairs.write_text("".join(json.dumps(p) + "\n" for p in run.pairs))
         print(f"wrote {len(run.pairs)} pairs to {args.sample_pairs}")
@@ -584,12 +681,16 @@ def main() -> None:
     if args.fake_llm:
         print("fake model: results not written")
         return
+    if args.out is None and args.replay:
+        print("replay: results not written (give --out to write them)")
+        return
+    out: Path = args.out or RESULTS / "msc.json"
     entry = {
         "model": model, "recall": round(total_score.recall, 4),
         "precision": round(total_score.precision, 4), "n": total_score.n_gold,
         "n_what": "gold persona sentences (recall's denominator; precision's is n_facts)",
         "n_episodes": len(chosen), "n_gold": total_score.n_gold, "n_facts": total_score.n_facts,
-        "threshold": THRESHOLD,
+        "threshold": THRESHOLD, "halves": halves,
         "macro_recall": round(statistics.fmean(
             e["recalled"] / e["n_gold"] for e in run.per_episode if e["n_gold"]), 4)
         if any(e["n_gold"] for e in run.per_episode) else 0.0,
@@ -597,15 +698,17 @@ def main() -> None:
                  "sessions ingested in earlier runs included from the cache's stats"},
         "selection": {"file": f"msc_dialogue/session_{args.session}/{args.split}.txt",
                       "seed": args.seed, "skip": args.skip, "speaker": args.speaker,
+                      "half": args.half, "replay": args.replay,
+                      "profile_only": args.profile_only,
                       "episodes": [f"{e['episode']}/spk{e['speaker']}" for e in run.per_episode]},
         "per_episode": run.per_episode,
         "_run": {**describe(), "wall_seconds": round(wall, 1),
                  "llm": getattr(llm, "name", model), "threads": args.threads},
     }
-    results = merge_results(read_json(args.out), model, entry)
-    write_json(args.out, results)
-    args.out.with_suffix(".md").write_text(markdown_page(results))
-    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    results = merge_results(read_json(out), model, entry)
+    write_json(out, results)
+    out.with_suffix(".md").write_text(markdown_page(results))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from memory_agent.core.config import MemoryConfig
     from memory_agent.core.context import MemoryContext, MemoryItem
     from memory_agent.core.embedder import Embedder
-    from memory_agent.core.extraction import ExtractionOutcome, Rejected, looks_like_injection
+    from memory_agent.core.extraction import ExtractionOutcome, Rejected
     from memory_agent.core.facts import Fact
     from memory_agent.core.llm import LLM
     from memory_agent.core.profile import ProfileDocument, ProfileEdit, parse_profile
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from memory_agent.core.trace import RecallTrace, ScoreParts, TraceItem
     from memory_agent.core.tree import SummaryTree, TreeConfig
     from memory_agent.core.types import Message, Node, SessionInfo, Turn, validate_id
+    from memory_agent.core.value_checks import looks_like_injection
     from memory_agent.engine.inspection import SessionOverview, UserSummary
     from memory_agent.engine.manager import MemoryManager
     from memory_agent.engine.profile_update import ProfileUpdate
@@ -92,7 +93,7 @@ _LAZY: dict[str, str] = {  # public name -> the module that defines it
     "TreeConfig": "memory_agent.core.tree",
     "Turn": "memory_agent.core.types",
     "generate_structured": "memory_agent.engine.structured",
-    "looks_like_injection": "memory_agent.core.extraction",
+    "looks_like_injection": "memory_agent.core.value_checks",
     "new_session_id": "memory_agent.core.session_ids",
     "parse_profile": "memory_agent.core.profile",
     "validate_id": "memory_agent.core.types",

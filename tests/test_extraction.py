@@ -222,3 +222,61 @@ def test_a_value_cut_at_its_cap_keeps_only_whole_items_and_words() -> None:
     assert [e.text for e in outcome.edits] == [
         "Likes: tiramisu", "Likes: gardening", "Likes: slow jazz records on a Sunday morning",
         "Likes: hiking with old friends in the hills", "Likes: baking sourdough bread at home"]
+
+
+def test_a_value_said_of_someone_else_is_not_the_users_across_messages_either():
+    # one message that says it of the son is not support; neither is the same message
+    # read together with the others (the fallback for values stated across messages)
+    ts = turns("I moved to Porto in January.", "My son Leo is 9 and plays chess.")
+    outcome = edits_from_extraction(ProfileDocument(), SessionFacts(hobbies="chess"), ts)
+    assert outcome.edits == []
+    assert [r.reason for r in outcome.rejected] == ["no user message supports it"]
+    both = turns("My wife and I play chess.", "We moved to Porto.")
+    assert [e.text for e in edits_from_extraction(
+        ProfileDocument(), SessionFacts(hobbies="chess"), both).edits] == ["Hobbies: chess"]
+
+
+def test_an_inferred_values_evidence_quotes_the_words_that_show_it():
+    long = ("I'm trying to plan my week around the shifts at the hospital, which is hard "
+            "because I don't eat meat, dairy or eggs.")
+    ts = turns("Hi there!", long)
+    [edit] = edits_from_extraction(ProfileDocument(), SessionFacts(diet="vegan"), ts).edits
+    assert edit.inferred and "dairy or eggs" in edit.evidence, edit.evidence
+    assert edit.evidence.startswith('from "…') and len(edit.evidence) <= 90 + len('from ""')
+    # short evidence is quoted whole, only the sentences that show it
+    two = turns("Lovely weather today. No meat for me please, I am off it.")
+    [edit] = edits_from_extraction(ProfileDocument(), SessionFacts(diet="vegetarian"), two).edits
+    assert edit.evidence == 'from "No meat for me please, I am off it."'
+
+
+def test_a_routine_given_as_a_bare_time_gets_what_is_done_in_the_users_words():
+    ts = turns("I'm training for the Lyon half marathon in October, running three times a week.")
+    [edit] = edits_from_extraction(ProfileDocument(), SessionFacts(schedule="three times a week"),
+                                   ts).edits
+    assert edit.text == "Schedule: running three times a week" and not edit.inferred
+    whole = turns("I have to leave the house at 6:30 for my 7am shift.")
+    [edit] = edits_from_extraction(ProfileDocument(), SessionFacts(schedule="at 6:30"),
+                                   whole).edits
+    assert edit.text == "Schedule: I have to leave the house at 6:30 for my 7am shift"
+    kept = edits_from_extraction(ProfileDocument(), SessionFacts(schedule="gym on Mondays"),
+                                 turns("I go to the gym on Mondays.")).edits
+    assert [e.text for e in kept] == ["Schedule: gym on Mondays"]
+
+
+def test_a_one_off_moment_is_no_goal_or_routine():
+    ts = turns("Great, I'll cook for Leo and me tonight before my shift.")
+    outcome = edits_from_extraction(ProfileDocument(), SessionFacts(
+        goals="cook for Leo and me", schedule="cook tonight"), ts)
+    assert outcome.edits == []
+    assert {r.reason for r in outcome.rejected} == {"a one-off moment, not a lasting fact"}
+    lasting = edits_from_extraction(ProfileDocument(), SessionFacts(goals="run a half marathon"),
+                                    turns("I'm training to run a half marathon in October."))
+    assert [e.text for e in lasting.edits] == ["Goal: run a half marathon"]
+
+
+def test_a_topic_word_said_of_someone_else_does_not_back_an_inferred_value():
+    assert not supports("vegetarian", "My daughter only eats pasta.", SLOTS["diet"])
+    assert supports("vegetarian", "My daughter and I eat no meat.", SLOTS["diet"])
+    ts = turns("No meat or fish for me, as usual.", "Also my daughter Maya only eats pasta.")
+    [edit] = edits_from_extraction(ProfileDocument(), SessionFacts(diet="vegetarian"), ts).edits
+    assert edit.sources == ["s1#1"]

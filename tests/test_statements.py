@@ -140,3 +140,16 @@ def test_statements_can_be_switched_off(make_manager) -> None:
                   "Nice.", session_id="s1", at=AT)
     memory.end_session("s1")
     assert [f.text for f in memory.profile().facts] == ["Hobbies: chess"]
+
+
+def test_a_statement_keeps_its_clauses_that_repeat_no_known_fact() -> None:
+    from datetime import date
+
+    from memory_agent.core.profile import Fact, ProfileDocument
+    from memory_agent.core.statements import statement_edits
+
+    doc = ProfileDocument((Fact("f1", "About", "Lives in: Leeds", ("s0#1",), date(2026, 1, 1),
+                                slot="location"),))
+    [edit] = statement_edits(doc, turns("Not often. I'm in Leeds, I teach at a primary school."))
+    assert edit.text == "I teach at a primary school"
+    assert statement_edits(doc, turns("We moved to Leeds, I live in Leeds now.")) == []

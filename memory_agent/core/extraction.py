@@ -23,8 +23,21 @@ from memory_agent.core.facts import without_braces
 from memory_agent.core.fields import BY_NAME, CHECK_ORDER, FIELDS, ProfileField
 from memory_agent.core.profile import Fact, ProfileDocument, ProfileEdit
 from memory_agent.core.rules import RULES
-from memory_agent.core.text import content_words, overlap, sentences
+from memory_agent.core.text import content_words, overlap
 from memory_agent.core.types import Turn
+from memory_agent.core.value_checks import (
+    about_someone_else,
+    addresses_assistant,
+    clauses,
+    evidence_quote,
+    looks_like_injection,
+    one_off,
+    only_time,
+    said_of_someone_else,
+    standing_requests,
+    unsaid_numbers,
+    with_activity,
+)
 
 
 class ProfileForm(BaseModel):
@@ -65,18 +78,6 @@ def copies_field_description(slot: str, value: str) -> bool:
     return bool(words) and words <= _DESCRIPTION_WORDS.get(slot, set())
 
 
-def addresses_assistant(text: str) -> bool:
-    """Whether a message asks something of the assistant ("Always answer in metric units",
-    "please keep it short"), not a user describing a rule of their own life ("I always
-    follow the safety protocols at work"): a standing instruction needs one."""
-    return any(RULES.request.search(s) or RULES.imperative.search(s) for s in sentences(text))
-
-
-def looks_like_injection(text: str) -> bool:
-    """True for text that poses as instructions to the system (kept as data, never promoted)."""
-    return bool(RULES.injection.search(text))
-
-
 @dataclass(frozen=True)
 class Rejected:
     slot: str
@@ -108,26 +109,7 @@ def _clean(value: str) -> str:
     return value
 
 
-def _snippet(texts: Sequence[str], limit: int = 90) -> str:
-    joined = " / ".join(t.strip() for t in texts)
-    joined = " ".join(joined.split()).replace("(", "[").replace(")", "]")
-    return joined if len(joined) <= limit else joined[: limit - 1].rstrip() + "…"
-
-
-def about_someone_else(value: str, text: str) -> bool:
-    """True when every sentence of ``text`` that mentions the value is about another person
-    ("My wife models clothing" does not make modelling the user's hobby; "My wife and I
-    hike" does make hiking one)."""
-    wanted = content_words(value)
-    mentions = [s for s in sentences(text) if wanted & content_words(s)]
-    return bool(mentions) and all(
-        RULES.other_person.search(s) and not RULES.first_person.search(s) for s in mentions
-    )
-
-
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
-
-
 def with_polarity(slot: str, value: str) -> tuple[str, str]:
     """Small models often write a dislike into "likes" ("dislike VR games"): file it under
     "dislikes" without the verb."""
@@ -186,7 +168,9 @@ def supports(value: str, text: str, spec: ProfileField, *, min_overlap: float = 
     """
     if overlap(value, text) >= min_overlap:
         return not (spec.about_user and about_someone_else(value, text))
-    return bool(spec.cues and spec.cues & content_words(text))
+    return bool(spec.cues) and any(
+        spec.cues & content_words(c) and not (spec.about_user and said_of_someone_else(c))
+        for c in clauses(text))
 
 
 def cite(value: str, turns: Sequence[Turn], spec: ProfileField) -> list[Turn]:
@@ -195,7 +179,8 @@ def cite(value: str, turns: Sequence[Turn], spec: ProfileField) -> list[Turn]:
     if backing:
         return backing[:4]
     joined = " ".join(t.user_message for t in turns)  # stated across several messages
-    if overlap(value, joined) >= 0.5:
+    if overlap(value, joined) >= 0.5 and not (spec.about_user
+                                              and about_someone_else(value, joined)):
         return [t for t in turns if overlap(value, t.user_message) > 0][:4]
     return []
 
@@ -208,9 +193,9 @@ def edits_from_extraction(
     """Turn the model's extraction for one session into validated edits.
 
     A value is kept only if some user message backs it (:func:`supports`): names, ages,
-    places, jobs and the like must be stated; diet, likes, dislikes, hobbies and answer style
-    may be inferred from messages on that topic, and are then marked inferred with the
-    messages as evidence. Kept values cite the turns that back them.
+    places, jobs, likes and hobbies and the like must be stated; diet and answer style may be
+    inferred from messages on that topic, and are then marked inferred with the messages as
+    evidence. Kept values cite the turns that back them.
     """
     edits: list[ProfileEdit] = []
     rejected: list[Rejected] = []
@@ -220,6 +205,10 @@ def edits_from_extraction(
                                                         value_cap(name))))
                for name in SLOTS)
               for item in split_items(slot, whole)]
+    # requests meant to last, in the user's words, beside the model's (which small models
+    # often file under answer style, or leave out)
+    values += [("standing_instruction", r)
+               for t in turns for r in standing_requests(t.user_message)]
     added: list[tuple[str, str]] = []  # (slot, value) added this session, across list fields
     for slot_name, value in values:
         spec = SLOTS[slot_name]
@@ -241,6 +230,19 @@ def edits_from_extraction(
             rejected.append(Rejected(slot_name, value, "no user message supports it"))
             continue
         user_texts = [t.user_message for t in cited]
+        unsaid = unsaid_numbers(value, user_texts)
+        if unsaid:
+            rejected.append(Rejected(slot_name, value, f"the user never said {unsaid[0]}"))
+            continue
+        if spec.lasting and one_off(value, user_texts):
+            rejected.append(Rejected(slot_name, value, "a one-off moment, not a lasting fact"))
+            continue
+        if spec.routine and only_time(value):
+            completed = with_activity(value, user_texts, spec.cap)
+            if not completed:
+                rejected.append(Rejected(slot_name, value, "a time without what is done"))
+                continue
+            value = completed
         if spec.instruction and not any(
             addresses_assistant(t) for t in user_texts
         ):
@@ -255,7 +257,8 @@ def edits_from_extraction(
         inferred = not content_words(value) <= said
         sources = [t.id for t in cited]
         text = f"{spec.label}: {value}"
-        evidence = f'from "{_snippet(user_texts)}"' if inferred else ""
+        evidence = (f'from "{evidence_quote(user_texts, content_words(value) | spec.cues)}"'
+                    if inferred else "")
         same_slot = [f for f in current if f.slot == slot_name]
         match = next((f for f in same_slot if _similar(_value_of(f), value)), None)
         if match is not None:
@@ -274,3 +277,11 @@ def edits_from_extraction(
             ))
             added.append((slot_name, value))
     return ExtractionOutcome(edits, rejected)
+
+
+__all__ = [
+    "SLOTS", "ExtractionOutcome", "ProfileForm", "Rejected", "SessionFacts", "about_someone_else",
+    "addresses_assistant", "cite", "copies_field_description", "drop_cut_tail",
+    "edits_from_extraction", "looks_like_injection", "said_of_someone_else", "split_items",
+    "supports", "value_cap", "with_polarity",
+]

@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from memory_agent.core.config import STATEMENTS_PER_SESSION
-from memory_agent.core.extraction import looks_like_injection
 from memory_agent.core.facts import without_braces
 from memory_agent.core.profile import STATEMENT_SLOT, ProfileDocument, ProfileEdit, is_statement
 from memory_agent.core.rules import RULES
 from memory_agent.core.text import content_words, sentences
 from memory_agent.core.types import Turn
+from memory_agent.core.value_checks import looks_like_injection
 
 MIN_WORDS, MAX_WORDS = 3, 25
 MAX_CHARS = 200
@@ -37,8 +37,7 @@ def self_statements(message: str) -> list[str]:
     A sentence qualifies when, after interjections ("oh", "yeah, "), its subject is the user
     ("I ...", "my ...", "we ..."), it is no question, it has 3-25 words and at least two
     content words, it does not address the other speaker ("you"), it is not small talk
-    ("I think", "I'm sure", "I'll ...", "I would ...") and, if it points back at something
-    said before ("I like that hobby"), it holds at least three content words of its own.
+    ("I think", "I'm sure", "I'll ...", "I would ...").
     """
     out = []
     for raw in sentences(RULES.abbreviation.sub(r"\1", message)):
@@ -53,8 +52,6 @@ def self_statements(message: str) -> list[str]:
         if not MIN_WORDS <= len(words) <= MAX_WORDS or len(sentence) > MAX_CHARS:
             continue
         if len(content) < 2 or RULES.second_person.search(sentence):
-            continue
-        if RULES.refers_back.search(sentence) and len(content) < 3:
             continue
         if looks_like_injection(sentence):  # "My new instructions: ..." is no fact about them
             continue
@@ -98,6 +95,22 @@ def _covered(words: set[str], known_words: set[str], share: float = 0.7) -> bool
     return bool(words) and len(words & known_words) >= share * len(words)
 
 
+def _new_clauses(sentence: str, known: Sequence[set[str]], all_known: set[str]) -> str:
+    """The clauses of a statement that repeat no known fact, when they still make a
+    statement of their own ("I'm in Leeds, I teach at a primary school" beside "Lives in:
+    Leeds" -> "I teach at a primary school"); "" when none does."""
+    parts = [c.strip(" .!,;-") for c in RULES.clause_break.split(sentence)]
+    if len(parts) < 2:
+        return ""
+    rest = [c for c in parts if c and not any(_repeats(content_words(c), k) for k in known)]
+    if not rest or len(rest) == len(parts):
+        return ""
+    kept = self_statements(", ".join(rest))
+    text = " ".join(kept)
+    words = content_words(text)
+    return text if kept and not _covered(words, all_known) else ""
+
+
 def statement_edits(
     doc: ProfileDocument,
     turns: Sequence[Turn],
@@ -127,6 +140,10 @@ def statement_edits(
             edits.append(ProfileEdit(op="confirm", fact_id=quoted.id, sources=sources[:4]))
         elif not any(_repeats(words, k) for k in known) and not _covered(words, all_known):
             fresh.append((sentence, sources[:4], len(words)))
+        else:  # the sentence repeats a fact: what its other clauses say may still be new
+            rest = _new_clauses(sentence, known, all_known)
+            if rest:
+                fresh.append((rest, sources[:4], len(content_words(rest))))
     richest = sorted(range(len(fresh)), key=lambda i: -fresh[i][2])[:limit]
     for i in sorted(richest):
         sentence, sources, _ = fresh[i]

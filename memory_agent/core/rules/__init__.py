@@ -5,7 +5,8 @@ Everything that knows a language's words lives in one file per language
 (``rules/en.py``): pronouns and who a sentence is about, the second person, fillers and
 interjections, small-talk openers, how a request to the assistant starts, the "and"/"or"
 of a list, and the cue words that let a field's value be inferred from a message's topic.
-:mod:`memory_agent.core.extraction` and :mod:`memory_agent.core.statements` read only
+:mod:`memory_agent.core.extraction`, :mod:`memory_agent.core.value_checks` and
+:mod:`memory_agent.core.statements` read only
 :data:`RULES`, a :class:`LanguageRules`, so another language is one new file with a
 ``RULES = LanguageRules(...)`` (see docs/profile.md, "Another language").
 """
@@ -58,8 +59,22 @@ class LanguageRules:
     first_person_start: Pattern
     # chat about the conversation, a feeling of the moment, a plan to be polite (match)
     small_talk: Pattern
-    # words that point back at something said before ("that", "it"; searched)
-    refers_back: Pattern
+    # words that only say when or how often ("three times a week", "at 6:30"), lower case:
+    # a routine made of them alone lacks its activity
+    time_words: frozenset[str]
+    # a one-off moment ("tonight", "tomorrow"): no lasting goal or routine (searched)
+    one_off: Pattern
+    # where a sentence splits into clauses ("..., running three times a week"; split)
+    clause_break: Pattern
+    # a request to the assistant meant to last ("always", "from now on"; searched), its
+    # polite or lasting opening and closing ("Please always ", ", thanks"; removed), and
+    # a clause opening with a subject, which is no request ("You always ..."; match)
+    lasting_request: Pattern
+    request_lead: Pattern
+    request_tail: Pattern
+    subject_start: Pattern
+    # the words of the numbers 0, 1, 2 ... in order ("three" says 3; lower case)
+    number_words: tuple[str, ...]
 
 
 DEFAULT_LANGUAGE = "en"

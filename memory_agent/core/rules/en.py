@@ -7,25 +7,18 @@ import re
 from memory_agent.core.rules import LanguageRules
 
 CUE_WORDS = {
+    # what is eaten or avoided, not meals or eating in general: "Suggest one dinner for
+    # tonight" says nothing about a diet
     "diet": (
         "meat meatless fish chicken beef pork steak bacon ham seafood shrimp vegetarian vegan "
         "veggie plant dairy milk cheese egg eggs gluten lactose allergic allergy halal kosher "
-        "tofu recipe recipes dinner lunch breakfast meal meals eat eating food cook cooking snack"
+        "tofu"
     ),
     # only words about answers themselves: "long", "read" or "simple" alone say nothing about
     # how the user wants to be answered ("a long day", "I read a lot")
     "style": (
         "answer answers reply replies response responses concise explain explanation "
         "bullet bullets format formatting tone formal"
-    ),
-    "like": (
-        "love loves like likes enjoy enjoys favourite favorite fan prefer prefers into hate "
-        "hates dislike dislikes avoid avoids stand bored boring fun"
-    ),
-    "hobby": (
-        "play playing weekend weekends hike hiking run running training train paint painting "
-        "read reading game games sport sports practice club guitar piano garden gardening "
-        "knit knitting swim swimming climb climbing bike cycling photo photography dance"
     ),
 }
 
@@ -93,8 +86,40 @@ SMALL_TALK = re.compile(
     r"(?:sure|sorry|glad|happy\s+to|good|fine|great|ok|okay|well|doing|not\s+sure|excited\s+for\s+you|"
     r"afraid|guessing|thinking|wondering|going\s+to|gonna)\b",
     re.IGNORECASE)
-REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|them|one|same|too|either)\b",
-                         re.IGNORECASE)
+
+_TIME_WORDS = (
+    "time times once twice thrice every each per a an the at on in by from to until around "
+    "about or and daily nightly weekly monthly yearly day days week weeks weekend weekends "
+    "month months year years hour hours minute minutes morning mornings afternoon afternoons "
+    "evening evenings night nights noon midnight am pm a.m p.m o'clock early late usually "
+    "often always sometimes regularly monday mondays tuesday tuesdays wednesday wednesdays "
+    "thursday thursdays friday fridays saturday saturdays sunday sundays one two three four "
+    "five six seven eight nine ten eleven twelve couple few several other")
+TIME_WORDS = frozenset(_TIME_WORDS.split())
+# the words of the numbers 0..20, in order: "three times" says 3
+_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+            "fourteen fifteen sixteen seventeen eighteen nineteen twenty")
+NUMBER_WORDS = tuple(_NUMBERS.split())
+# a request meant to hold beyond this answer ("always", "from now on")...
+LASTING_REQUEST = re.compile(
+    r"\b(?:always|never|from\s+now\s+on|going\s+forward|in\s+(?:the\s+)?future|"
+    r"every\s+time|each\s+time|whenever)\b", re.IGNORECASE)
+# ...its polite or lasting opening, dropped from the instruction ("Please always ")...
+REQUEST_LEAD = re.compile(
+    r"^(?:(?:please|pls|and|also|so|ok|okay|oh|one\s+more\s+thing|from\s+now\s+on|"
+    r"going\s+forward|in\s+(?:the\s+)?future|always|could\s+you|can\s+you|would\s+you)"
+    r"\b[\s,:-]*)+", re.IGNORECASE)
+REQUEST_TAIL = re.compile(r"[\s,]*\b(?:please|thanks|thank\s+you)\W*$", re.IGNORECASE)
+# ...and a clause that starts with a subject is about someone, not a request to the
+# assistant ("You always make me laugh", "I always run on Sundays")
+SUBJECT_START = re.compile(
+    r"^(?:i|i'm|i've|im|you|you're|we|he|she|they|it|it's|my|your|our|his|her|their|this|"
+    r"that|there|people|everyone)\b", re.IGNORECASE)
+ONE_OFF = re.compile(
+    r"\b(?:tonight|today|tomorrow|this\s+(?:morning|afternoon|evening|weekend)|right\s+now|"
+    r"later\s+today)\b", re.IGNORECASE)
+CLAUSE_BREAK = re.compile(r"\s*[,;:]\s+|\s+(?:but|because|so|while|and then)\s+",
+                          re.IGNORECASE)
 
 RULES = LanguageRules(
     code="en",
@@ -113,5 +138,12 @@ RULES = LanguageRules(
     interjection=INTERJECTION,
     first_person_start=FIRST_PERSON_START,
     small_talk=SMALL_TALK,
-    refers_back=REFERS_BACK,
+    time_words=TIME_WORDS,
+    one_off=ONE_OFF,
+    clause_break=CLAUSE_BREAK,
+    lasting_request=LASTING_REQUEST,
+    request_lead=REQUEST_LEAD,
+    request_tail=REQUEST_TAIL,
+    subject_start=SUBJECT_START,
+    number_words=NUMBER_WORDS,
 )
