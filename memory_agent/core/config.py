@@ -38,9 +38,10 @@ class MemoryConfig(BaseModel):
     statements_per_session: int = Field(default=STATEMENTS_PER_SESSION, ge=0, le=50)
     # recall
     default_recall_budget: int = Field(default=1500, ge=50)
-    # most of a recall budget the profile may take
-    profile_share: float = Field(default=0.4, gt=0, le=1)
-    node_share: float = Field(default=0.25, ge=0, le=1)  # most the summary nodes may take
+    # most of a recall budget the profile may take (the split and the weights below were
+    # chosen on the LoCoMo tuning half, benchmarks/tune_recall.py; docs/benchmarks.md)
+    profile_share: float = Field(default=0.2, gt=0, le=1)
+    node_share: float = Field(default=0.1, ge=0, le=1)  # most the summary nodes may take
     # a turn longer than this is shortened in context
     max_item_tokens: int = Field(default=200, ge=20)
     # the candidate pool (core/pool.py): turns and summary nodes of every level, ranked by
@@ -48,11 +49,11 @@ class MemoryConfig(BaseModel):
     turn_candidates: int = Field(default=50, ge=0, le=500)  # best turns by meaning
     lexical_candidates: int = Field(default=50, ge=0, le=500)  # best turns by BM25
     rrf_k: int = Field(default=60, ge=1, le=1000)  # 1 / (rrf_k + rank)
-    node_weight: float = Field(default=1.0, ge=0, le=5)  # a node's fused score, times this
+    node_weight: float = Field(default=0.5, ge=0, le=5)  # a node's fused score, times this
     node_candidates: int = Field(default=20, ge=0, le=500)  # best nodes put in the pool
     fetch_candidates: int = Field(default=40, ge=1, le=1000)  # best turns whose text is read
     # a turn's score rises by this times its session node's fused score (the tree as a prior)
-    session_weight: float = Field(default=0.5, ge=0, le=5)
+    session_weight: float = Field(default=0.25, ge=0, le=5)
     expand_sessions: int = Field(default=3, ge=0, le=50)  # best sessions bring their best turns
     turns_per_session: int = Field(default=2, ge=0, le=20)  # ...this many each
     # the best turns bring the next turn of their session at this share of their score
