@@ -227,7 +227,9 @@ def main() -> None:
              **{half: table_of(cells) for half, cells in results.items()}}
     key = args.label or args.dataset
     existing = read_json(args.out)
-    existing[key] = table
+    existing[key] = table["all"]  # the whole dev set, then each half under its own key
+    for half in HALVES:
+        existing[f"{key} ({half} half)"] = table[half]
     existing.setdefault("_runs", {})[key] = {
         "cache": str(cache), "config_overrides": json.loads(args.config),
         "conversations": evaluated, "halves": split, "conversations_in_data": len(conversations),

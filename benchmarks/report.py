@@ -44,6 +44,13 @@ def retrieval_markdown(data: dict[str, Any]) -> str:
         for method, cells in table.items():
             lines.append(f"| {method} | " + " | ".join(
                 f"{cells[b]['evidence_recall']:.3f}" for b in budgets) + " |")
+        if "answer_coverage" in next(iter(table.values()))[budgets[0]]:
+            lines += ["", "Answer coverage (share of the gold answer's content words in the "
+                      "context):", "", "| method | " + " | ".join(f"B={b}" for b in budgets)
+                      + " |", "|---|" + "---:|" * len(budgets)]
+            lines += [f"| {method} | " + " | ".join(
+                f"{cells[b]['answer_coverage']:.3f}" for b in budgets) + " |"
+                for method, cells in table.items()]
         if "tree" in table:
             lines.append("| tree: a returned summary covers an evidence turn | " + " | ".join(
                 f"{table['tree'][b].get('node_covers_evidence', 0):.3f}" for b in budgets) + " |")
