@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from memory_agent.core.lexical import K1, B, BM25Index
+from memory_agent.core.lexical import K1, MAX_DF_SHARE, MIN_DOCS_FOR_CUTOFF, B, BM25Index
 from memory_agent.core.text import terms
 
 
@@ -17,6 +17,8 @@ def reference_scores(docs: dict[str, str], query: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for term in set(terms(query)):
         having = [d for d, t in tokens.items() if term in t]
+        if n >= MIN_DOCS_FOR_CUTOFF and len(having) > MAX_DF_SHARE * n:
+            continue
         idf = math.log(1 + (n - len(having) + 0.5) / (len(having) + 0.5))
         for d in having:
             tf = tokens[d].count(term)
@@ -69,3 +71,11 @@ def test_stemming_and_stop_words_match_the_rest_of_recall() -> None:
     index.add("t", "I went hiking twice")
     assert index.top("my hikes", 1)[0][0] == "t"
     assert index.scores("the and of") == {}
+
+
+def test_a_term_in_most_documents_scores_nothing() -> None:
+    index = BM25Index()
+    index.add_all([(f"d{i}", f"caroline said something {i}") for i in range(MIN_DOCS_FOR_CUTOFF)])
+    index.add("x", "caroline went hiking")
+    assert index.scores("caroline") == {}
+    assert [d for d, _ in index.top("caroline hiking", 3)] == ["x"]

@@ -21,6 +21,11 @@ from memory_agent.core.text import terms
 
 K1 = 1.5  # term-frequency saturation (Okapi's usual 1.2-2.0)
 B = 0.75  # document-length normalisation
+# a term in more than this share of the documents is left out of the score: its idf is below
+# log 2 and it tells documents apart little (a speaker's name, "day"), while its postings are
+# the longest, so scoring it would make a query's cost grow with the whole history
+MAX_DF_SHARE = 0.5
+MIN_DOCS_FOR_CUTOFF = 50  # below this many documents every term counts (cost is no issue)
 
 
 class BM25Index:
@@ -71,7 +76,8 @@ class BM25Index:
 
     def scores(self, query: str, *, among: Collection[str] | None = None) -> dict[str, float]:
         """BM25 score of every document holding a query term (``among``: only these ids);
-        documents with no query term are left out (their score is 0)."""
+        documents with no query term are left out (their score is 0), and so are terms in
+        more than ``MAX_DF_SHARE`` of at least ``MIN_DOCS_FOR_CUTOFF`` documents."""
         n = len(self._lengths)
         if not n:
             return {}
@@ -79,7 +85,7 @@ class BM25Index:
         out: dict[str, float] = {}
         for term in set(terms(query)):
             posting = self._postings.get(term)
-            if not posting:
+            if not posting or (n >= MIN_DOCS_FOR_CUTOFF and len(posting) > MAX_DF_SHARE * n):
                 continue
             idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
             for doc_id, tf in posting.items():
