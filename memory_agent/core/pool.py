@@ -17,7 +17,7 @@ exactly its score in flat hybrid search over the same turns; the tree adds to it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from memory_agent.core.types import parse_turn_id, turn_id
@@ -54,12 +54,9 @@ def best_first(scores: Mapping[str, float]) -> list[Hit]:
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def top_ids(scores: Mapping[str, float], n: int, *, where: Iterable[str] | None = None
-            ) -> list[str]:
-    """The ``n`` best ids (of ``where``, if given), best first."""
-    allowed = None if where is None else set(where)
-    ranked = [i for i, _ in best_first(scores) if allowed is None or i in allowed]
-    return ranked[:n]
+def top_ids(scores: Mapping[str, float], n: int) -> list[str]:
+    """The ``n`` best ids, best first."""
+    return [i for i, _ in best_first(scores)[:n]]
 
 
 def next_turn_id(of: str) -> str | None:

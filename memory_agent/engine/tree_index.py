@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from memory_agent.core.lexical import BM25Index
 from memory_agent.core.store import MemoryStore
-from memory_agent.core.tree import Descent, SummaryTree, session_node_id
+from memory_agent.core.tree import SummaryTree, session_node_id
 from memory_agent.core.types import Node
 
 
@@ -85,25 +85,6 @@ class TreeIndex:
         """BM25 score of every node whose summary holds a query term."""
         with self._lock:
             return self._words.scores(query)
-
-    def descend(
-        self,
-        query_vector: np.ndarray,
-        score_text: Callable[[Node], float],
-        *,
-        beam: int,
-        session_beam: int,
-    ) -> Descent:
-        """Level-wise search scoring each node by cosine similarity plus ``score_text``."""
-        with self._lock:
-            tree, vectors = self._tree, self._vectors
-
-        def score(node: Node) -> float:
-            vector = vectors.get(node.id)
-            dense = float(vector @ query_vector) if vector is not None else 0.0
-            return dense + score_text(node)
-
-        return tree.descend(score, beam=beam, session_beam=session_beam)
 
 
 def _session_ids(tree: SummaryTree) -> frozenset[str]:
