@@ -42,6 +42,16 @@ def test_assemble_orders_facts_by_the_given_scores():
     assert [i.id for i in ctx.profile_items] == ["f1"]  # no scores: word overlap
 
 
+def test_the_share_always_has_room_for_the_most_relevant_fact():
+    long = fact(0, "Vegetarian: never eats meat, fish or anything cooked in animal fat")
+    doc = ProfileDocument(facts=[long, fact(1, "Has a cat")])
+    ctx = assemble(query="anything", budget=200, profile=doc, nodes=[], turns=[],
+                   count=count_tokens, profile_share=0.05, node_share=0.2,
+                   fact_scores={"f0": 0.9, "f1": 0.1})
+    # 10 tokens of share would hold only the short, less relevant fact
+    assert [i.id for i in ctx.profile_items] == ["f0"]
+
+
 def test_fact_vectors_embed_each_text_once_and_forget_on_clear():
     embedder = ConceptEmbedder({})
     cache = FactVectors(embedder, max_entries=3)

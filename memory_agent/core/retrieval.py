@@ -82,7 +82,9 @@ def node_item(node: Node, score: float) -> MemoryItem:
     if node.level == 1:
         where = f"session {node.session_id}"
     else:
-        where = f"{len(node.children)} {'sessions' if node.level == 2 else 'periods'} ({node.id})"
+        unit = "session" if node.level == 2 else "period"
+        n = len(node.children)
+        where = f"{n} {unit}{'' if n == 1 else 's'} ({node.id})"
     return MemoryItem(
         kind="node", id=node.id, text=node.summary, start=node.start, end=node.end,
         provenance=where, score=score,
@@ -131,7 +133,7 @@ def assemble(
     matched: bool = True,
 ) -> MemoryContext:
     """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
-    first, up to ``profile_share``), then nodes and turns from one pool by score (nodes up
+    first, up to ``profile_share`` but always room for the most relevant one), then nodes and turns from one pool by score (nodes up
     to ``node_share``).
     The rendered context (``to_prompt()``) never exceeds ``budget``.
 
@@ -167,7 +169,10 @@ def assemble(
         return overlap(query, fact.text)
 
     ranked = sorted(others, key=lambda f: (relevance(f), f.confidence, f.learned), reverse=True)
-    profile_cap = int(budget * profile_share)
+    # the share never shuts out the most relevant fact: at a small budget it is worth more
+    # than any turn (a shorter, less relevant fact would take its place otherwise)
+    best = count(render_profile_facts(ranked[:1])) + 4 if ranked else 0
+    profile_cap = max(int(budget * profile_share), best)
     chosen: list[Fact] = []
     base = count(render_context(ctx))
     for fact in ranked:

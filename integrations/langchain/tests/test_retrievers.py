@@ -49,7 +49,8 @@ def test_documents_carry_ids_times_and_provenance() -> None:
     fact = next(d for d in docs if d.page_content == "Diet: vegetarian")
     assert fact.id.startswith("profile:f") and fact.metadata["kind"] == "profile"
     assert fact.metadata["sources"] == ["d1#1"] and fact.metadata["learned"]
-    node = next(d for d in docs if d.metadata["kind"] == "node")
+    node = next(d for d in docs if d.metadata["kind"] == "node"
+                and d.metadata["provenance"].startswith("session "))  # periods rank beside it
     assert node.metadata["start"].startswith("2026-03-01") and "d1" in node.metadata["provenance"]
     turn = next(d for d in docs if d.metadata["kind"] == "turn")
     assert turn.id == f"turn:{turn.metadata['id']}"
