@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
 threads="${2:-1}"
+bash scripts/setup.sh local,dev,bench   # bench: matplotlib, for the plots
 py=".venv/bin/python"
 # the settings compared on the tuning half (docs/benchmarks.md, "The candidate pool")
 grid='[{"node_weight": 0, "session_weight": 0, "expand_sessions": 0}, {}, {"node_weight": 1.0, "session_weight": 0.5}, {"session_weight": 0.1}, {"node_weight": 0}, {"session_weight": 0}, {"profile_share": 0.4, "node_share": 0.25}, {"profile_share": 0.15}]'
