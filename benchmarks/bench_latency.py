@@ -181,7 +181,7 @@ def main() -> None:
     embedder = HashingWithE5Queries()
     watch = Stopwatch()  # stages of a recall (see the module docstring)
     watch.patch(embedder, "embed_query", "query_embedding")
-    watch.patch(tree_index.TreeIndex, "similarities", "node_dense")
+    watch.patch(tree_index.TreeIndex, "dense", "node_dense")
     watch.patch(tree_index.TreeIndex, "lexical", "node_bm25")
     watch.patch(turn_index.TurnIndex, "lexical", "turn_bm25")
     watch.patch(turn_index.TurnIndex, "sync", "turn_index_check")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from memory_agent.core.tree import (
@@ -159,6 +160,26 @@ def test_tree_index_knows_the_summarized_sessions():
     index.apply(added, [[0.0]] * len(added))
     assert "s10" in index.summarized and "s9" not in index.summarized
     assert len(index.summarized) == 10
+
+
+def test_tree_index_ranks_only_the_best_nodes_per_channel():
+    tree = build(30, TreeConfig(fanout=4, period="none"))
+    tree.replace(with_summary(tree.get(session_node_id("s7")), "a kayak trip on the lake"))
+    tree.replace(with_summary(tree.get(session_node_id("s9")), "the lake house"))
+    rng = np.random.default_rng(0)
+    vectors = {n.id: rng.normal(size=8).astype(np.float32) for n in tree.nodes}
+    index = TreeIndex(SummaryTree(tree.nodes), vectors)
+    q = rng.normal(size=8).astype(np.float32)
+    q /= np.linalg.norm(q)
+    full = sorted(((nid, float(v @ q / np.linalg.norm(v))) for nid, v in vectors.items()),
+                  key=lambda kv: (-kv[1], kv[0]))
+    top = index.dense(q, 5)
+    assert [i for i, _ in top] == [i for i, _ in full[:5]]
+    assert np.allclose([s for _, s in top], [s for _, s in full[:5]], atol=1e-5)
+    assert len(index.dense(q, 10_000)) == len(full) and index.dense(q, 0) == []
+    words = index.lexical("kayak on a lake", 5)
+    assert [i for i, _ in words] == [session_node_id("s7"), session_node_id("s9")]
+    assert index.lexical("kayak", 0) == []
 
 
 # --- the roll-up rule: only closed nodes cost a model call ------------------------------------

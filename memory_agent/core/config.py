@@ -51,6 +51,9 @@ class MemoryConfig(BaseModel):
     rrf_k: int = Field(default=60, ge=1, le=1000)  # 1 / (rrf_k + rank)
     node_weight: float = Field(default=0.5, ge=0, le=5)  # a node's fused score, times this
     node_candidates: int = Field(default=20, ge=0, le=500)  # best nodes put in the pool
+    # nodes ranked per channel (meaning, words) before fusing: the rest get no rank term, so
+    # a recall's cost does not grow with the tree (their turns' session prior is then 0)
+    node_rank_depth: int = Field(default=200, ge=1, le=100_000)
     fetch_candidates: int = Field(default=40, ge=1, le=1000)  # best turns whose text is read
     # a turn's score rises by this times its session node's fused score (the tree as a prior)
     session_weight: float = Field(default=0.25, ge=0, le=5)

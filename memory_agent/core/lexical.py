@@ -13,6 +13,7 @@ dropped, lightly stemmed), so "recipes" matches "recipe" as in the rest of recal
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -101,4 +102,4 @@ class BM25Index:
         if k <= 0:
             return []
         found = self.scores(query, among=among)
-        return sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return heapq.nsmallest(k, found.items(), key=lambda kv: (-kv[1], kv[0]))

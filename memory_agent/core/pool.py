@@ -17,6 +17,7 @@ exactly its score in flat hybrid search over the same turns; the tree adds to it
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,14 +50,20 @@ def fuse(dense: Sequence[Hit], lexical: Sequence[Hit], k: int) -> dict[str, Fuse
             for item_id in [*by_meaning, *(i for i in by_words if i not in by_meaning)]}
 
 
-def best_first(scores: Mapping[str, float]) -> list[Hit]:
-    """A score map as a ranking: best first, ties by id (stable across runs)."""
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+def best_first(scores: Mapping[str, float], n: int | None = None) -> list[Hit]:
+    """A score map as a ranking: best first, ties by id (stable across runs); only the ``n``
+    best when ``n`` is given (a partial sort: recall ranks thousands of nodes and keeps a
+    few)."""
+    def key(kv: Hit) -> tuple[float, str]:
+        return -kv[1], kv[0]
+    if n is None:
+        return sorted(scores.items(), key=key)
+    return heapq.nsmallest(n, scores.items(), key=key)
 
 
 def top_ids(scores: Mapping[str, float], n: int) -> list[str]:
     """The ``n`` best ids, best first."""
-    return [i for i, _ in best_first(scores)[:n]]
+    return [i for i, _ in best_first(scores, n)]
 
 
 def next_turn_id(of: str) -> str | None:

@@ -133,8 +133,8 @@ def assemble(
     matched: bool = True,
 ) -> MemoryContext:
     """Fill ``budget`` tokens: standing instructions, then profile facts (most relevant
-    first, up to ``profile_share`` but always room for the most relevant one), then nodes and turns from one pool by score (nodes up
-    to ``node_share``).
+    first, up to ``profile_share`` but always room for the most relevant one), then nodes
+    and turns from one pool by score (nodes up to ``node_share``).
     The rendered context (``to_prompt()``) never exceeds ``budget``.
 
     A fact's relevance is ``fact_scores[fact.id]`` when given (the search scores facts by

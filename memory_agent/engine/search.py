@@ -16,7 +16,7 @@ import numpy.typing as npt
 from memory_agent.core.config import MemoryConfig
 from memory_agent.core.context import MemoryContext, MemoryItem
 from memory_agent.core.embedder import Embedder
-from memory_agent.core.pool import Fused, best_first, fuse, next_turn_id, top_ids
+from memory_agent.core.pool import Fused, fuse, next_turn_id, top_ids
 from memory_agent.core.profile import STANDING, ProfileDocument
 from memory_agent.core.retrieval import assemble, fact_item, node_item, turn_item
 from memory_agent.core.text import overlap
@@ -126,10 +126,10 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
 
 
 def _rank_nodes(inputs: SearchInputs, qvec: FloatArray, query: str) -> dict[str, Fused]:
-    """Every node of the tree, its ranks by meaning and by words fused."""
+    """The ``node_rank_depth`` best nodes by meaning and by words, their ranks fused."""
     index = inputs.index
-    fused = fuse(best_first(index.similarities(qvec)), best_first(index.lexical(query)),
-                 inputs.config.rrf_k)
+    depth = inputs.config.node_rank_depth
+    fused = fuse(index.dense(qvec, depth), index.lexical(query, depth), inputs.config.rrf_k)
     return {nid: f for nid, f in fused.items() if nid in index.tree}
 
 

@@ -65,7 +65,16 @@ class TreeIndex:
     def vector(self, node_id: str) -> np.ndarray | None:
         return self._vectors.get(node_id)
 
-    def similarities(self, query_vector: np.ndarray) -> dict[str, float]:
+    def dense(self, query_vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nodes most similar to the query (a unit vector), best first; ties by id.
+        A partial sort: recall's cost does not grow with the whole tree's ranking."""
+        ids, sims = self._similarities(query_vector)
+        if k <= 0 or not ids:
+            return []
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+        return sorted(((ids[i], float(sims[i])) for i in top), key=lambda kv: (-kv[1], kv[0]))
+
+    def _similarities(self, query_vector: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Cosine similarity of every node (with a vector) to the query (a unit vector)."""
         with self._lock:
             if self._matrix is None:
@@ -77,14 +86,13 @@ class TreeIndex:
                     np.float32))
             ids, matrix = self._matrix
         if not ids:
-            return {}
-        sims = np.einsum("ij,j->i", matrix, np.asarray(query_vector, dtype=np.float32))
-        return dict(zip(ids, sims.tolist(), strict=True))
+            return [], np.zeros(0, dtype=np.float32)
+        return ids, matrix @ np.asarray(query_vector, dtype=np.float32)
 
-    def lexical(self, query: str) -> dict[str, float]:
-        """BM25 score of every node whose summary holds a query term."""
+    def lexical(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nodes whose summaries score best by BM25 for ``query``, best first."""
         with self._lock:
-            return self._words.scores(query)
+            return self._words.top(query, k)
 
 
 def _session_ids(tree: SummaryTree) -> frozenset[str]:
