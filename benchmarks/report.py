@@ -54,9 +54,27 @@ def retrieval_markdown(data: dict[str, Any]) -> str:
         if "tree" in table:
             lines.append("| tree: a returned summary covers an evidence turn | " + " | ".join(
                 f"{table['tree'][b].get('node_covers_evidence', 0):.3f}" for b in budgets) + " |")
+        lines += _per_category(table, "1000" if "1000" in budgets else budgets[-1])
         run = data.get("_runs", {}).get(dataset)
         lines += ["", f"Command: {_command(run)}", ""]
     return "\n".join(lines)
+
+
+def _per_category(table: dict[str, Any], budget: str) -> list[str]:
+    """Evidence recall / answer coverage per question category at one budget."""
+    cells = {method: by_budget[budget] for method, by_budget in table.items()}
+    cats = sorted({c for cell in cells.values() for c in cell.get("per_category", {})}, key=int)
+    if not cats:
+        return []
+    lines = ["", f"Per category at B={budget} (evidence recall / answer coverage):", "",
+             "| method | " + " | ".join(f"cat {c}" for c in cats) + " |",
+             "|---|" + "---:|" * len(cats)]
+    for method, cell in cells.items():
+        recall, coverage = cell["per_category"], cell.get("coverage_per_category", {})
+        lines.append(f"| {method} | " + " | ".join(
+            f"{recall.get(c, float('nan')):.3f} / {coverage.get(c, float('nan')):.3f}"
+            for c in cats) + " |")
+    return lines
 
 
 def latency_markdown(data: dict[str, Any]) -> str:
