@@ -48,6 +48,12 @@ def test_incremental_updates_score_like_a_fresh_index() -> None:
             got, want = index.scores(query), reference_scores(docs, query)
             assert got.keys() == want.keys()
             assert all(math.isclose(got[d], want[d]) for d in want)
+            # the array path of top() (no ``among``) ranks exactly as the scores do
+            ranked = sorted(want.items(), key=lambda kv: (-round(kv[1], 9), kv[0]))
+            for k in (1, 5, 100):
+                top = index.top(query, k)
+                assert [d for d, _ in top] == [d for d, _ in ranked[:k]]
+                assert all(math.isclose(s, want[d]) for d, s in top)
     assert len(index) == len(docs)
 
 

@@ -1,9 +1,10 @@
-"""Okapi BM25 over a changing set of documents, updated in place (pure, stdlib only).
+"""Okapi BM25 over a changing set of documents, updated in place (pure: no I/O).
 
 Recall ranks turns and summary nodes by BM25 beside their embeddings. The documents change
 with every recorded turn and every new summary, so the index is incremental: ``add`` and
 ``remove`` touch only the document's own terms, and a query reads only the postings of its
-own terms (no rebuild, no pass over all documents). Libraries such as ``rank_bm25`` and
+own terms (no rebuild, no pass over all documents; a term's postings are scored as arrays,
+cached until a document with that term changes). Libraries such as ``rank_bm25`` and
 ``bm25s`` build a static index from the whole corpus at once, which would mean a rebuild per
 write.
 
@@ -17,6 +18,8 @@ import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable
+
+import numpy as np
 
 from memory_agent.core.text import terms
 
@@ -41,6 +44,11 @@ class BM25Index:
         self._terms: dict[str, tuple[str, ...]] = {}  # doc id -> its distinct terms
         self._lengths: dict[str, int] = {}  # doc id -> number of terms
         self._total = 0  # sum of the lengths
+        self._row: dict[str, int] = {}  # doc id -> its row in a query's score array
+        self._ids: list[str | None] = []  # row -> doc id (None: removed; rows are not reused)
+        # term -> its postings as (rows, term frequencies, document lengths), built when the
+        # term is first queried, dropped when a document with the term is added or removed
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self._lengths)
@@ -55,6 +63,9 @@ class BM25Index:
         counts = Counter(terms(text))
         for term, tf in counts.items():
             self._postings.setdefault(term, {})[doc_id] = tf
+            self._arrays.pop(term, None)
+        self._row[doc_id] = len(self._ids)
+        self._ids.append(doc_id)
         self._terms[doc_id] = tuple(counts)
         length = sum(counts.values())
         self._lengths[doc_id] = length
@@ -71,25 +82,33 @@ class BM25Index:
         for term in self._terms.pop(doc_id):
             posting = self._postings[term]
             del posting[doc_id]
+            self._arrays.pop(term, None)
             if not posting:
                 del self._postings[term]
         self._total -= self._lengths.pop(doc_id)
+        self._ids[self._row.pop(doc_id)] = None
+
+    def _scored_terms(self, query: str) -> list[tuple[str, float]]:
+        """The query's distinct terms that are scored, in query order, with their idf."""
+        n = len(self._lengths)
+        out = []
+        for term in dict.fromkeys(terms(query)):
+            posting = self._postings.get(term)
+            if not posting or (n >= MIN_DOCS_FOR_CUTOFF and len(posting) > MAX_DF_SHARE * n):
+                continue
+            out.append((term, math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))))
+        return out
 
     def scores(self, query: str, *, among: Collection[str] | None = None) -> dict[str, float]:
         """BM25 score of every document holding a query term (``among``: only these ids);
         documents with no query term are left out (their score is 0), and so are terms in
         more than ``MAX_DF_SHARE`` of at least ``MIN_DOCS_FOR_CUTOFF`` documents."""
-        n = len(self._lengths)
-        if not n:
+        if not self._lengths:
             return {}
-        avg = self._total / n or 1.0
+        avg = self._total / len(self._lengths) or 1.0
         out: dict[str, float] = {}
-        for term in set(terms(query)):
-            posting = self._postings.get(term)
-            if not posting or (n >= MIN_DOCS_FOR_CUTOFF and len(posting) > MAX_DF_SHARE * n):
-                continue
-            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for doc_id, tf in posting.items():
+        for term, idf in self._scored_terms(query):
+            for doc_id, tf in self._postings[term].items():
                 if among is not None and doc_id not in among:
                     continue
                 norm = K1 * (1 - B + B * self._lengths[doc_id] / avg)
@@ -98,8 +117,36 @@ class BM25Index:
 
     def top(self, query: str, k: int, *, among: Collection[str] | None = None
             ) -> list[tuple[str, float]]:
-        """The ``k`` best documents for ``query`` (score > 0), best first; ties by id."""
-        if k <= 0:
+        """The ``k`` best documents for ``query`` (score > 0), best first; ties by id.
+
+        Over all documents the postings are scored as arrays (the same scores as
+        :meth:`scores`, which a query over a whole history's turns needs: a common word's
+        postings hold thousands of documents); ``among`` a few documents, one by one."""
+        if k <= 0 or not self._lengths:
             return []
-        found = self.scores(query, among=among)
-        return heapq.nsmallest(k, found.items(), key=lambda kv: (-kv[1], kv[0]))
+        if among is not None:
+            found = self.scores(query, among=among)
+            return heapq.nsmallest(k, found.items(), key=lambda kv: (-kv[1], kv[0]))
+        avg = self._total / len(self._lengths) or 1.0
+        acc = np.zeros(len(self._ids))
+        for term, idf in self._scored_terms(query):
+            rows, tf, length = self._term_arrays(term)
+            acc[rows] += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
+        hit = np.flatnonzero(acc > 0)
+        if hit.size > k:  # the k best, and every document tied with the k-th
+            kth = np.partition(acc[hit], hit.size - k)[hit.size - k]
+            hit = hit[acc[hit] >= kth]
+        best = [(self._ids[r] or "", float(acc[r])) for r in hit.tolist()]  # rows with a score
+        return heapq.nsmallest(k, best, key=lambda kv: (-kv[1], kv[0]))  # are live documents
+
+    def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            posting = self._postings[term]
+            arrays = (np.fromiter((self._row[d] for d in posting), dtype=np.intp,
+                                  count=len(posting)),
+                      np.fromiter(posting.values(), dtype=np.float64, count=len(posting)),
+                      np.fromiter((self._lengths[d] for d in posting), dtype=np.float64,
+                                  count=len(posting)))
+            self._arrays[term] = arrays
+        return arrays

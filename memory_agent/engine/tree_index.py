@@ -87,7 +87,9 @@ class TreeIndex:
             ids, matrix = self._matrix
         if not ids:
             return [], np.zeros(0, dtype=np.float32)
-        return ids, matrix @ np.asarray(query_vector, dtype=np.float32)
+        # einsum, not ``@``: OpenBLAS splits a product over every core and waits for busy
+        # ones (see engine/turn_index.py, ``_scores``)
+        return ids, np.einsum("ij,j->i", matrix, np.asarray(query_vector, dtype=np.float32))
 
     def lexical(self, query: str, k: int) -> list[tuple[str, float]]:
         """The ``k`` nodes whose summaries score best by BM25 for ``query``, best first."""
