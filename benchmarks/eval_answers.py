@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import QA, Conversation, add_dataset_args, load
+from benchmarks.datasets import HALVES, QA, Conversation, add_dataset_args, halves, load
 from benchmarks.eval_retrieval import FlatRanker, flat_context
 from benchmarks.ingest import add_store_arg, fully_ingested, store_dir, user_id_for
 from benchmarks.lib.answers import AnswerCache, prompt_sha, prompt_tokens
@@ -166,6 +166,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=int, default=1000, help="memory context tokens")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--half", choices=[*HALVES, "all"], default="all",
+                        help="only the conversations of one half (datasets.halves)")
     parser.add_argument("--config", default="{}", help="MemoryConfig overrides as JSON")
     parser.add_argument("--n-ctx", type=int, default=4096, help="reader context window")
     add_model_args(parser, fake_help="plumbing check, no model")
@@ -173,6 +175,10 @@ def main() -> None:
     args = parser.parse_args()
 
     conversations = load(args.dataset, args.data)
+    if args.half != "all":
+        split = halves(conversations)
+        conversations = [c for c in conversations if split[c.id] == args.half]
+    result_key = args.dataset if args.half == "all" else f"{args.dataset} ({args.half} half)"
     store = ChromaStore.persistent(store_dir(args) / "chroma")
     embedder = E5Embedder()
     config = MemoryConfig(**json.loads(args.config))
@@ -252,15 +258,15 @@ def main() -> None:
             "reader_seconds": round(sum(r["seconds"] for r in items), 1),
         }
     existing = read_json(args.out)
-    existing[args.dataset] = table
-    existing.setdefault("_runs", {})[args.dataset] = {
+    existing[result_key] = table
+    existing.setdefault("_runs", {})[result_key] = {
         "budget": args.budget, "flat_method": flat_method, "questions": len(picked),
         "seed": args.seed, "conversations": [c.id for c in complete],
         "reader": reader.name, "n_ctx": args.n_ctx,
         "config_overrides": json.loads(args.config),
         "wall_seconds_this_run": round(wall, 1), **describe(),
     }
-    existing.setdefault("_predictions", {})[args.dataset] = rows
+    existing.setdefault("_predictions", {})[result_key] = rows
     write_json(args.out, existing)
     print("system         F1     n  prompt tokens")
     for system, cell in table.items():

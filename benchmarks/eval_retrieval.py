@@ -33,6 +33,7 @@ from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.context import MemoryContext
 from memory_agent.core.lexical import BM25Index
+from memory_agent.core.pool import best_first, fuse
 from memory_agent.core.retrieval import assemble, turn_item
 from memory_agent.core.text import content_words
 from memory_agent.core.types import Turn
@@ -40,14 +41,6 @@ from memory_agent.engine.turn_index import turn_words
 
 BUDGETS = (500, 1000, 2000)
 METHODS = ("tree", "dense", "bm25", "hybrid", "recency")
-
-
-def rrf(*rankings: list[int], k: int = 60) -> list[int]:
-    fused: dict[int, float] = defaultdict(float)
-    for ranking in rankings:
-        for rank, i in enumerate(ranking):
-            fused[i] += 1 / (k + rank + 1)
-    return sorted(fused, key=lambda i: fused[i], reverse=True)
 
 
 def answer_coverage(answer: str, text: str) -> float | None:
@@ -67,17 +60,20 @@ class FlatRanker:
         self.turns = memory.store.get_turns(memory.user_id)
         self.bm25 = BM25Index()
         self.bm25.add_all((t.id, turn_words(t)) for t in self.turns)
-        self.index_of = {t.id: i for i, t in enumerate(self.turns)}
+        self.by_id = {t.id: t for t in self.turns}
 
     def rankings(self, query: str) -> dict[str, list[Turn]]:
         qvec = self.memory.embedder.embed_query(query)
-        dense = [t for t, _ in self.memory.store.search_turns(
-            self.memory.user_id, qvec, k=len(self.turns))]
-        scores = self.bm25.scores(query)
-        lexical = sorted(range(len(self.turns)), key=lambda i: -scores.get(self.turns[i].id, 0))
-        hybrid = rrf([self.index_of[t.id] for t in dense], lexical)
-        return {"dense": dense, "bm25": [self.turns[i] for i in lexical],
-                "hybrid": [self.turns[i] for i in hybrid]}
+        hits = self.memory.store.search_turns(self.memory.user_id, qvec, k=len(self.turns))
+        dense = [t for t, _ in hits]
+        words = best_first(self.bm25.scores(query))  # turns holding a query term
+        scored = {tid for tid, _ in words}
+        lexical = [*(self.by_id[tid] for tid, _ in words),
+                   *(t for t in self.turns if t.id not in scored)]
+        fused = fuse([(t.id, s) for t, s in hits], words, self.memory.config.rrf_k)
+        hybrid = best_first({tid: f.total for tid, f in fused.items()})
+        return {"dense": dense, "bm25": lexical,
+                "hybrid": [self.by_id[tid] for tid, _ in hybrid]}
 
 
 def flat_context(
