@@ -22,8 +22,11 @@ for dataset in locomo realtalk; do
   for half in tune check; do
     "$py" -m benchmarks.tune_recall --dataset "$dataset" --data "$data" --half "$half" --grid "$grid"
   done
-  echo "==> $dataset: answer F1"
-  "$py" -m benchmarks.eval_answers --dataset "$dataset" --data "$data" --threads "$threads"
+  for half in tune check; do
+    echo "==> $dataset: answer F1 ($half half)"
+    "$py" -m benchmarks.eval_answers --dataset "$dataset" --data "$data" --threads "$threads" \
+      --half "$half" --systems no_memory,flat,tree
+  done
 done
 echo "==> latency"
 "$py" -m benchmarks.bench_latency --sizes 100 1000 10000 --queries 60
