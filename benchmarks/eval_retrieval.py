@@ -32,11 +32,11 @@ from benchmarks.lib.paths import RESULTS
 from benchmarks.lib.results import describe, read_json, write_json
 from memory_agent import ChromaStore, E5Embedder, MemoryConfig, MemoryManager
 from memory_agent.core.context import MemoryContext
-from memory_agent.core.lexical import BM25Index
 from memory_agent.core.pool import best_first, fuse
 from memory_agent.core.retrieval import assemble, turn_item
 from memory_agent.core.text import content_words
 from memory_agent.core.types import Turn
+from memory_agent.engine.lexical import BM25Index
 from memory_agent.engine.turn_index import turn_words
 
 BUDGETS = (500, 1000, 2000)

@@ -1,12 +1,12 @@
-"""The incremental BM25 index (core/lexical.py): scores, updates in place, removal."""
+"""The incremental BM25 index (engine/lexical.py): scores, updates in place, removal."""
 
 from __future__ import annotations
 
 import math
 import random
 
-from memory_agent.core.lexical import K1, MAX_DF_SHARE, MIN_DOCS_FOR_CUTOFF, B, BM25Index
 from memory_agent.core.text import terms
+from memory_agent.engine.lexical import K1, MAX_DF_SHARE, MIN_DOCS_FOR_CUTOFF, B, BM25Index
 
 
 def reference_scores(docs: dict[str, str], query: str) -> dict[str, float]:

@@ -39,8 +39,9 @@ class MemoryConfig(BaseModel):
     # recall
     default_recall_budget: int = Field(default=1500, ge=50)
     # most of a recall budget the profile may take (the split and the weights below were
-    # chosen on the LoCoMo tuning half, benchmarks/tune_recall.py; docs/benchmarks.md)
-    profile_share: float = Field(default=0.2, gt=0, le=1)
+    # chosen on the LoCoMo tuning half of the write path v2 store, benchmarks/tune_recall.py;
+    # docs/benchmarks.md)
+    profile_share: float = Field(default=0.15, gt=0, le=1)
     node_share: float = Field(default=0.1, ge=0, le=1)  # most the summary nodes may take
     # a turn longer than this is shortened in context
     max_item_tokens: int = Field(default=200, ge=20)
@@ -56,7 +57,7 @@ class MemoryConfig(BaseModel):
     node_rank_depth: int = Field(default=200, ge=1, le=100_000)
     fetch_candidates: int = Field(default=40, ge=1, le=1000)  # best turns whose text is read
     # a turn's score rises by this times its session node's fused score (the tree as a prior)
-    session_weight: float = Field(default=0.25, ge=0, le=5)
+    session_weight: float = Field(default=0.1, ge=0, le=5)
     expand_sessions: int = Field(default=3, ge=0, le=50)  # best sessions bring their best turns
     turns_per_session: int = Field(default=2, ge=0, le=20)  # ...this many each
     # the best turns bring the next turn of their session at this share of their score

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from memory_agent.core.lexical import BM25Index
 from memory_agent.core.store import MemoryStore
 from memory_agent.core.tree import SummaryTree, session_node_id
 from memory_agent.core.types import Node
+from memory_agent.engine.lexical import BM25Index
 
 
 class TreeIndex:

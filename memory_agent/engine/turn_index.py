@@ -1,5 +1,5 @@
 """A user's stored turns in memory: a matrix of unit vectors for exact top-k search, and a
-BM25 index of their words (:class:`~memory_agent.core.lexical.BM25Index`).
+BM25 index of their words (:class:`~memory_agent.engine.lexical.BM25Index`).
 
 ``recall`` needs the turns most similar to the query twice: among the sessions the tree
 descent chose, and over all sessions. :class:`TurnIndex` answers both with numpy (exact
@@ -39,9 +39,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from memory_agent.core.lexical import BM25Index
 from memory_agent.core.store import Capability, MemoryStore, Vector
 from memory_agent.core.types import Turn
+from memory_agent.engine.lexical import BM25Index
 from memory_agent.errors import StoreError
 
 log = logging.getLogger("memory_agent")

@@ -1,4 +1,5 @@
-"""Okapi BM25 over a changing set of documents, updated in place (pure: no I/O).
+"""Okapi BM25 over a changing set of documents, updated in place (no I/O; numpy arrays
+score the postings, so it lives in the engine layer with the other in-memory indexes).
 
 Recall ranks turns and summary nodes by BM25 beside their embeddings. The documents change
 with every recorded turn and every new summary, so the index is incremental: ``add`` and
