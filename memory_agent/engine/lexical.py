@@ -15,13 +15,13 @@ dropped, lightly stemmed), so "recipes" matches "recipe" as in the rest of recal
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable
 
 import numpy as np
 
+from memory_agent.core.pool import best_first
 from memory_agent.core.text import terms
 
 K1 = 1.5  # term-frequency saturation (Okapi's usual 1.2-2.0)
@@ -126,8 +126,7 @@ class BM25Index:
         if k <= 0 or not self._lengths:
             return []
         if among is not None:
-            found = self.scores(query, among=among)
-            return heapq.nsmallest(k, found.items(), key=lambda kv: (-kv[1], kv[0]))
+            return best_first(self.scores(query, among=among), k)
         avg = self._total / len(self._lengths) or 1.0
         acc = np.zeros(len(self._ids))
         for term, idf in self._scored_terms(query):
@@ -137,8 +136,8 @@ class BM25Index:
         if hit.size > k:  # the k best, and every document tied with the k-th
             kth = np.partition(acc[hit], hit.size - k)[hit.size - k]
             hit = hit[acc[hit] >= kth]
-        best = [(self._ids[r] or "", float(acc[r])) for r in hit.tolist()]  # rows with a score
-        return heapq.nsmallest(k, best, key=lambda kv: (-kv[1], kv[0]))  # are live documents
+        # rows with a score are live documents
+        return best_first({self._ids[r] or "": float(acc[r]) for r in hit.tolist()}, k)
 
     def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         arrays = self._arrays.get(term)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from memory_agent.core.pool import best_first
 from memory_agent.core.store import MemoryStore
 from memory_agent.core.tree import SummaryTree, session_node_id
 from memory_agent.core.types import Node
@@ -72,7 +73,7 @@ class TreeIndex:
         if k <= 0 or not ids:
             return []
         top = np.argpartition(-sims, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-        return sorted(((ids[i], float(sims[i])) for i in top), key=lambda kv: (-kv[1], kv[0]))
+        return best_first({ids[i]: float(sims[i]) for i in top.tolist()})
 
     def _similarities(self, query_vector: np.ndarray) -> tuple[list[str], np.ndarray]:
         """Cosine similarity of every node (with a vector) to the query (a unit vector)."""
