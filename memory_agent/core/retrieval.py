@@ -169,17 +169,19 @@ def assemble(
         return overlap(query, fact.text)
 
     ranked = sorted(others, key=lambda f: (relevance(f), f.confidence, f.learned), reverse=True)
+    def profile_cost(facts: Sequence[Fact]) -> int:
+        return count(render_profile_facts(facts)) + 4  # + the "## Profile" heading, newlines
+
     # the share never shuts out the most relevant fact: at a small budget it is worth more
     # than any turn (a shorter, less relevant fact would take its place otherwise)
-    best = count(render_profile_facts(ranked[:1])) + 4 if ranked else 0
-    profile_cap = max(int(budget * profile_share), best)
+    profile_cap = max(int(budget * profile_share), profile_cost(ranked[:1]) if ranked else 0)
     chosen: list[Fact] = []
     base = count(render_context(ctx))
     for fact in ranked:
-        trial = render_profile_facts([*chosen, fact])
-        if count(trial) + 4 > profile_cap or base + count(trial) + 4 > budget:
+        cost = profile_cost([*chosen, fact])
+        if cost > profile_cap or base + cost > budget:
             cut("profile", fact.id, f"over the profile share ({profile_cap} tokens)"
-                if count(trial) + 4 > profile_cap else "over the budget")
+                if cost > profile_cap else "over the budget")
             continue
         chosen.append(fact)
     order = {f.id: i for i, f in enumerate(profile.facts)}
