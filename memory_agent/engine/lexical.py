@@ -46,7 +46,7 @@ class BM25Index:
         self._lengths: dict[str, int] = {}  # doc id -> number of terms
         self._total = 0  # sum of the lengths
         self._row: dict[str, int] = {}  # doc id -> its row in a query's score array
-        self._ids: list[str | None] = []  # row -> doc id (None: removed; rows are not reused)
+        self._ids: list[str | None] = []  # row -> doc id (None: removed)
         # term -> its postings as (rows, term frequencies, document lengths), built when the
         # term is first queried, dropped when a document with the term is added or removed
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -58,15 +58,21 @@ class BM25Index:
         return doc_id in self._lengths
 
     def add(self, doc_id: str, text: str) -> None:
-        """Index ``text`` under ``doc_id`` (replacing what that id held)."""
-        if doc_id in self._lengths:
+        """Index ``text`` under ``doc_id`` (replacing what that id held, in the same row: a
+        summary rewritten at every roll-up does not grow the score array)."""
+        row = self._row.get(doc_id)
+        if row is not None:
             self.remove(doc_id)
         counts = Counter(terms(text))
         for term, tf in counts.items():
             self._postings.setdefault(term, {})[doc_id] = tf
             self._arrays.pop(term, None)
-        self._row[doc_id] = len(self._ids)
-        self._ids.append(doc_id)
+        if row is None:
+            row = len(self._ids)
+            self._ids.append(doc_id)
+        else:
+            self._ids[row] = doc_id
+        self._row[doc_id] = row
         self._terms[doc_id] = tuple(counts)
         length = sum(counts.values())
         self._lengths[doc_id] = length
