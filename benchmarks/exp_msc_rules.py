@@ -167,6 +167,13 @@ VARIANTS: dict[str, tuple[str, Patch | None]] = {
                         _attr(extraction, "standing_requests", lambda message: [])),
     "new_no_statement_clauses": ("issue 15: a statement that repeats a fact dropped whole",
                                  _attr(statements, "_new_clauses", lambda *a: "")),
+    "new_no_numbers_kept": ("statements: one with a number no fact holds dropped as a "
+                            "repeat like any other",
+                            _attr(statements, "_adds_numbers", lambda words, known: False)),
+    "st_have_to_kept": ("candidate: 'I have to ...' not read as small talk",
+                        _rules(small_talk=re.compile(
+                            rules.RULES.small_talk.pattern.replace(r"have\s+to|", ""),
+                            re.IGNORECASE))),
     "old_like_hobby_cues_back": ("issue 15: hobbies, likes, dislikes inferred from topic words "
                                  "again (the cue words before the audit)",
                                  _cues_add_many({

@@ -153,3 +153,13 @@ def test_a_statement_keeps_its_clauses_that_repeat_no_known_fact() -> None:
     [edit] = statement_edits(doc, turns("Not often. I'm in Leeds, I teach at a primary school."))
     assert edit.text == "I teach at a primary school"
     assert statement_edits(doc, turns("We moved to Leeds, I live in Leeds now.")) == []
+
+
+def test_a_statement_with_a_number_no_fact_holds_is_not_a_repeat() -> None:
+    doc = ProfileDocument((Fact("f1", "Routine", "Schedule: 7am shift at the hospital",
+                                ("s0#1",), date(2026, 1, 1), slot="schedule"),))
+    [edit] = statement_edits(doc, turns(
+        "I leave the house at 6:30 for my 7am shift at the hospital."))
+    assert edit.text == "I leave the house at 6:30 for my 7am shift at the hospital"
+    # the same words and only numbers the fact already holds: still a repeat
+    assert statement_edits(doc, turns("My shift at the hospital starts at 7am.")) == []

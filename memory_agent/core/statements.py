@@ -95,6 +95,14 @@ def _covered(words: set[str], known_words: set[str], share: float = 0.7) -> bool
     return bool(words) and len(words & known_words) >= share * len(words)
 
 
+def _adds_numbers(words: set[str], known_words: set[str]) -> bool:
+    """Whether a statement holds a number (a time, an age, a count) that the known facts do
+    not: "I have to leave the house at 6:30 for my 7am shift" says more than "Schedule: 7am
+    shift at the hospital", however many words they share. Numbers are what a profile must
+    keep verbatim."""
+    return any(any(c.isdigit() for c in w) for w in words - known_words)
+
+
 def _new_clauses(sentence: str, known: Sequence[set[str]], all_known: set[str]) -> str:
     """The clauses of a statement that repeat no known fact, when they still make a
     statement of their own ("I'm in Leeds, I teach at a primary school" beside "Lives in:
@@ -122,7 +130,7 @@ def statement_edits(
     already quotes, ``add`` the rest, at most ``limit`` (those with the most content words,
     in the order they were said). A statement that repeats a fact of the profile or one of
     ``also_known`` (the texts this session's extraction adds), or whose words those facts
-    together mostly hold, is not kept."""
+    together mostly hold, is not kept, unless it holds a number none of them holds."""
     held = {_key(f.text): f for f in reversed(doc.facts) if is_statement(f)}  # first wins
     known = [_value_words(f.text) for f in doc.facts if not is_statement(f)]
     known += [_value_words(text) for text in also_known]
@@ -138,7 +146,8 @@ def statement_edits(
         quoted = held.get(key)
         if quoted is not None:
             edits.append(ProfileEdit(op="confirm", fact_id=quoted.id, sources=sources[:4]))
-        elif not any(_repeats(words, k) for k in known) and not _covered(words, all_known):
+        elif _adds_numbers(words, all_known) or (
+                not any(_repeats(words, k) for k in known) and not _covered(words, all_known)):
             fresh.append((sentence, sources[:4], len(words)))
         else:  # the sentence repeats a fact: what its other clauses say may still be new
             rest = _new_clauses(sentence, known, all_known)
