@@ -40,8 +40,13 @@ def main() -> None:
     parser.add_argument("--half", choices=[*HALVES, "all"], default="tune")
     parser.add_argument("--grid", default="[{}]",
                         help="a JSON list of MemoryConfig overrides, each one variant")
+    parser.add_argument("--categories", default=None,
+                        help="only the questions of these categories, e.g. 2 (LoCoMo's "
+                             "temporal questions) or 1,4; the result is stored as "
+                             "<dataset>/<half>/cat<categories>")
     parser.add_argument("--out", type=Path, default=RESULTS / "tune_recall.json")
     args = parser.parse_args()
+    categories = {int(c) for c in args.categories.split(",")} if args.categories else None
     grid: list[dict[str, Any]] = json.loads(args.grid)
     configs = [MemoryConfig(**overrides) for overrides in grid]
     conversations = load(args.dataset, args.data)
@@ -63,7 +68,7 @@ def main() -> None:
         ranker = FlatRanker(memories[0])
         for qa in conv.qa:
             evidence = [e for e in qa.evidence if e in conv.messages]
-            if not evidence:
+            if not evidence or (categories is not None and qa.category not in categories):
                 continue
             hybrid = ranker.rankings(qa.question)["hybrid"]
             for budget in BUDGETS:
@@ -85,7 +90,7 @@ def main() -> None:
     table = {name: {str(b): {"evidence_recall": round(c[0] / max(1, c[2]), 4),
                              "answer_coverage": round(c[1] / max(1, c[3]), 4), "n": c[2]}
                     for b, c in cells.items()} for name, cells in sums.items()}
-    key = f"{args.dataset}/{args.half}"
+    key = f"{args.dataset}/{args.half}" + (f"/cat{args.categories}" if categories else "")
     existing = read_json(args.out)
     existing[key] = {"variants": table, "conversations": used, "skipped": skipped,
                      "halves": split, **describe()}

@@ -79,3 +79,43 @@ def test_a_long_turn_is_cut_to_the_sentences_that_match_the_query() -> None:
     short = Turn("ann", "s1", 2, "Ana lives in Porto.", "Nice.", MONDAY)
     assert "…" not in turn_item(short, 1.0, max_tokens=40, count=lambda t: len(t.split()),
                                 truncate=lambda t, n: t, query="Ana").text
+
+
+def test_questions_about_time_are_recognised() -> None:
+    from memory_agent.core.timeref import time_question
+
+    first = time_question("When did Melanie first go camping?")
+    assert first.asks_time and first.order == "first" and first.period is None
+    assert time_question("What was her latest trip?").order == "last"
+    # "last week" names a period, not the last of several times
+    assert time_question("What did she do last week?").order is None
+    assert time_question("How often does he run?").asks_time
+    assert time_question("How long has she had her dog?").asks_time
+    assert time_question("Where does she live?") == time_question("What is her job?")
+    assert not time_question("Where does she live?").asks_time
+    assert time_question("What did she paint in May 2023?").period is not None
+
+
+def test_texts_that_say_a_time_are_recognised() -> None:
+    from memory_agent.core.timeref import mentions_time
+
+    for text in ("I ran a charity race last Sunday", "We have been friends for 4 years",
+                 "I go twice a week", "That was in 2022", "yesterday was great",
+                 "It opens on the 5th"):
+        assert mentions_time(text), text
+    for text in ("I love painting", "My sister lives in Lyon", "I have two kids"):
+        assert not mentions_time(text), text
+
+
+def test_the_first_or_the_last_time_ranks_candidates_by_their_place_in_time() -> None:
+    from memory_agent.core.timeref import TimeQuestion
+    from memory_agent.engine.search import _order_terms
+
+    dates = {"a": datetime(2023, 5, 1, tzinfo=timezone.utc),
+             "b": datetime(2023, 7, 1, tzinfo=timezone.utc),
+             "c": datetime(2023, 6, 1, tzinfo=timezone.utc)}
+    assert _order_terms(TimeQuestion(True, "first"), 0.01, dates) == {
+        "a": 0.01, "c": 0.005, "b": 0.0}
+    assert _order_terms(TimeQuestion(True, "last"), 0.01, dates)["b"] == 0.01
+    assert _order_terms(TimeQuestion(True, None), 0.01, dates) == {}
+    assert _order_terms(TimeQuestion(True, "first"), 0.0, dates) == {}

@@ -65,6 +65,12 @@ class MemoryConfig(BaseModel):
     neighbours: int = Field(default=5, ge=0, le=50)  # of how many best turns
     # an item inside the month or year a question names ("in May 2023") gains this
     time_weight: float = Field(default=0.02, ge=0, le=5)
+    # a question about time (when, how long, how often, before, after, first, last): a turn
+    # that says a time ("last Sunday", "in 2022", "for 4 years") gains this
+    time_mention_weight: float = Field(default=0.0, ge=0, le=5)
+    # "the first / the last time": the earliest (latest) candidate turn gains this, the
+    # others a share by their place in time
+    time_order_weight: float = Field(default=0.0, ge=0, le=5)
     lexical_weight: float = Field(default=0.3, ge=0, le=5)  # profile facts: + this x overlap
     # profile facts that do not all fit the profile share are picked by meaning (embedding
     # similarity to the query + lexical_weight * word overlap); False: by word overlap only

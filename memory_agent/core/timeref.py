@@ -1,5 +1,5 @@
-"""Times relative to when something was said, resolved to dates; the period a question
-names (pure, stdlib only; the English words are in ``rules/en_time.py``).
+"""Times relative to when something was said, resolved to dates; what a question asks about
+time (pure, stdlib only; the English words are in ``rules/en_time.py``).
 
 "I went there yesterday", said on Monday 8 May 2023, is about Sunday 7 May 2023: a reader
 asked "When did she go?" needs the date, not the word. :func:`resolve` finds such phrases
@@ -12,6 +12,7 @@ from __future__ import annotations
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 from memory_agent.core.render import MONTHS, fmt_day
 from memory_agent.core.rules import en_time as words
@@ -113,3 +114,33 @@ def named_period(question: str) -> tuple[datetime, datetime] | None:
                 datetime(year, month, last, 23, 59, 59, tzinfo=timezone.utc))
     return (datetime(year, 1, 1, tzinfo=timezone.utc),
             datetime(year, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+
+
+@dataclass(frozen=True)
+class TimeQuestion:
+    """What a question asks about time: whether it asks one at all (when, how long, how
+    often, before, after, the first or the last time), the first or the last of several
+    times, and the month or year it names."""
+
+    asks_time: bool = False
+    order: Literal["first", "last"] | None = None
+    period: tuple[datetime, datetime] | None = None
+
+
+def time_question(question: str) -> TimeQuestion:
+    """How ``question`` is about time ("When did she first..." -> asks a time, the first);
+    ``TimeQuestion()`` for a question that is not."""
+    order: Literal["first", "last"] | None = None
+    if words.FIRST.search(question):
+        order = "first"
+    elif words.LAST.search(question):
+        order = "last"
+    return TimeQuestion(asks_time=bool(words.TIME_QUESTION.search(question)), order=order,
+                        period=named_period(question))
+
+
+def mentions_time(text: str) -> bool:
+    """Whether ``text`` says when, how long or how often: a relative time ("yesterday", "two
+    weeks ago"), a weekday, a month, a year, a date, a duration or a frequency."""
+    return bool(words.TIME_MENTION.search(text) or words.NAMED_PERIOD.search(text)
+                or any(p.search(text) for _, p in words.PATTERNS))

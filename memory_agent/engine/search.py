@@ -20,7 +20,7 @@ from memory_agent.core.pool import Fused, fuse, next_turn_id, top_ids
 from memory_agent.core.profile import STANDING, ProfileDocument
 from memory_agent.core.retrieval import assemble, fact_item, node_item, turn_item
 from memory_agent.core.text import overlap
-from memory_agent.core.timeref import named_period
+from memory_agent.core.timeref import TimeQuestion, mentions_time, time_question
 from memory_agent.core.tokens import TokenCounter, Truncator
 from memory_agent.core.trace import RecallTrace, ScoreParts, build_trace
 from memory_agent.core.types import parse_turn_id
@@ -92,7 +92,8 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
     qvec = np.asarray(inputs.embedder.embed_query(query), dtype=np.float32)
     norm = float(np.linalg.norm(qvec))
     qvec = qvec / norm if norm > 0 else qvec
-    period = named_period(query)
+    asked = time_question(query)
+    period = asked.period
 
     def in_period(start: datetime | None, end: datetime | None) -> float:
         if period is None or start is None or end is None:
@@ -117,12 +118,30 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
     best = top_ids({tid: p.total for tid, p in scored.items()},
                    len(scored) if period else cfg.fetch_candidates)
     turns: Scored = []
-    for tid, t in inputs.turns.fetch(best).items():
-        parts = replace(scored[tid], time=in_period(t.at, t.at))
+    fetched = inputs.turns.fetch(best)
+    order = _order_terms(asked, cfg.time_order_weight, {tid: t.at for tid, t in fetched.items()})
+    for tid, t in fetched.items():
+        said = f"{t.user_message} {t.assistant_message}"
+        mention = cfg.time_mention_weight if asked.asks_time and mentions_time(said) else 0.0
+        parts = replace(scored[tid], time=in_period(t.at, t.at) + mention + order.get(tid, 0.0))
         turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
                                 count=inputs.count_tokens, truncate=inputs.truncate_tokens,
                                 query=query), parts))
     return nodes, turns, _score_facts(inputs, qvec, query)
+
+
+def _order_terms(asked: TimeQuestion, weight: float,
+                 dates: dict[str, datetime]) -> dict[str, float]:
+    """For a question about the first (or the last) time: each candidate turn's share of
+    ``weight`` by its place in time among the candidates, the earliest (latest) getting all
+    of it; {} for other questions."""
+    if asked.order is None or not weight or len(dates) < 2:
+        return {}
+    chronological = sorted(dates, key=lambda tid: (dates[tid], tid))
+    if asked.order == "last":
+        chronological.reverse()
+    n = len(chronological) - 1
+    return {tid: weight * (n - i) / n for i, tid in enumerate(chronological)}
 
 
 def _rank_nodes(inputs: SearchInputs, qvec: FloatArray, query: str) -> dict[str, Fused]:

@@ -35,3 +35,22 @@ MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "
 # a period a question names: "in May 2023", "May 2023", "in 2022" (month / year groups)
 NAMED_PERIOD = re.compile(
     rf"\b(?:(?P<month>{'|'.join(MONTH_NAMES)})\s+)?(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE)
+
+# a question about time: when something happened, how long or how often, before or after
+# something, the first or the last time (core/timeref.py: time_question)
+TIME_QUESTION = re.compile(
+    r"\b(?:when|since when|how long|how often|how many times|how frequently|what (?:date|day|"
+    r"year|month|time)|which (?:date|day|year|month)|before|after|first|earliest|last|latest|"
+    r"most recent(?:ly)?|recently)\b", re.IGNORECASE)
+# the first / the last of several times ("When did she first...", "her latest trip");
+# "last week" names a period instead (PATTERNS above)
+FIRST = re.compile(r"\b(?:first|earliest|initially|originally)\b", re.IGNORECASE)
+LAST = re.compile(
+    rf"\b(?:latest|most recent(?:ly)?|last(?!\s+(?:night|week|weekend|month|year|{_DAY})\b))\b",
+    re.IGNORECASE)
+# a text that says when, how long or how often (besides PATTERNS and NAMED_PERIOD):
+# weekdays and months, dates, durations and frequencies
+TIME_MENTION = re.compile(
+    rf"\b(?:{_DAY}|{'|'.join(MONTH_NAMES)}|weekend|(?:19|20)\d\d|since|ago|every|daily|weekly|"
+    rf"monthly|yearly|annually|times? a|(?:\d+|{_NUMBER})\s+(?:days?|weeks?|months?|years?)|"
+    r"\d{1,2}(?:st|nd|rd|th)\b)", re.IGNORECASE)
