@@ -120,9 +120,10 @@ def _candidates(inputs: SearchInputs, query: str) -> tuple[Scored, Scored, Score
     turns: Scored = []
     fetched = inputs.turns.fetch(best)
     order = _order_terms(asked, cfg.time_order_weight, {tid: t.at for tid, t in fetched.items()})
+    mentions = bool(cfg.time_mention_weight and asked.asks_time)
     for tid, t in fetched.items():
-        said = f"{t.user_message} {t.assistant_message}"
-        mention = cfg.time_mention_weight if asked.asks_time and mentions_time(said) else 0.0
+        mention = cfg.time_mention_weight if mentions and mentions_time(
+            f"{t.user_message} {t.assistant_message}") else 0.0
         parts = replace(scored[tid], time=in_period(t.at, t.at) + mention + order.get(tid, 0.0))
         turns.append((turn_item(t, parts.total, max_tokens=cfg.max_item_tokens,
                                 count=inputs.count_tokens, truncate=inputs.truncate_tokens,
