@@ -97,8 +97,8 @@ def _covered(words: set[str], known_words: set[str], share: float = 0.7) -> bool
 
 def _adds_numbers(words: set[str], known_words: set[str]) -> bool:
     """Whether a statement holds a number (a time, an age, a count) that the known facts do
-    not: "I have to leave the house at 6:30 for my 7am shift" says more than "Schedule: 7am
-    shift at the hospital", however many words they share. Numbers are what a profile must
+    not: "I leave the house at 6:30 for my 7am shift" says more than "Schedule: 7am shift at
+    the hospital", however many words they share. Numbers are what a profile must
     keep verbatim."""
     return any(any(c.isdigit() for c in w) for w in words - known_words)
 

@@ -142,5 +142,5 @@ def time_question(question: str) -> TimeQuestion:
 def mentions_time(text: str) -> bool:
     """Whether ``text`` says when, how long or how often: a relative time ("yesterday", "two
     weeks ago"), a weekday, a month, a year, a date, a duration or a frequency."""
-    return bool(words.TIME_MENTION.search(text) or words.NAMED_PERIOD.search(text)
+    return bool(words.TIME_MENTION.search(text)
                 or any(p.search(text) for _, p in words.PATTERNS))

@@ -48,8 +48,8 @@ FIRST = re.compile(r"\b(?:first|earliest|initially|originally)\b", re.IGNORECASE
 LAST = re.compile(
     rf"\b(?:latest|most recent(?:ly)?|last(?!\s+(?:night|week|weekend|month|year|{_DAY})\b))\b",
     re.IGNORECASE)
-# a text that says when, how long or how often (besides PATTERNS and NAMED_PERIOD):
-# weekdays and months, dates, durations and frequencies
+# a text that says when, how long or how often (besides PATTERNS): weekdays, months and
+# years (so every NAMED_PERIOD), dates, durations and frequencies
 TIME_MENTION = re.compile(
     rf"\b(?:{_DAY}|{'|'.join(MONTH_NAMES)}|weekend|(?:19|20)\d\d|since|ago|every|daily|weekly|"
     rf"monthly|yearly|annually|times? a|(?:\d+|{_NUMBER})\s+(?:days?|weeks?|months?|years?)|"
