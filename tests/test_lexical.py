@@ -54,7 +54,24 @@ def test_incremental_updates_score_like_a_fresh_index() -> None:
                 top = index.top(query, k)
                 assert [d for d, _ in top] == [d for d, _ in ranked[:k]]
                 assert all(math.isclose(s, want[d]) for d, s in top)
+            # ``among`` a few documents or most of them: the same scores, restricted
+            for among in (set(rng.sample(sorted(docs), min(3, len(docs)))), set(docs)):
+                some = index.scores(query, among=among)
+                assert some.keys() == {d for d in want if d in among}
+                assert all(math.isclose(some[d], want[d]) for d in some)
     assert len(index) == len(docs)
+
+
+def test_top_breaks_ties_by_id_among_many_equal_documents() -> None:
+    index = BM25Index()
+    for i in range(300):  # 300 identical documents, the same score each
+        index.add(f"t{i:03d}", "the hiking trip detail")
+    index.add("z-best", "hiking hiking trip")  # higher score: first, whatever its id
+    for i in range(600):
+        index.add(f"other{i}", "piano lesson")  # keeps "hiking" under the document cutoff
+    top = index.top("hiking trip", 5)
+    assert [d for d, _ in top] == ["z-best", "t000", "t001", "t002", "t003"]
+    assert top == index.top("hiking trip", 5, among=set(index.scores("hiking trip")))
 
 
 def test_top_ranks_rarer_words_higher_and_filters() -> None:

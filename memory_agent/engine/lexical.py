@@ -15,6 +15,7 @@ dropped, lightly stemmed), so "recipes" matches "recipe" as in the rest of recal
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -115,9 +116,14 @@ class BM25Index:
         avg = self._total / len(self._lengths) or 1.0
         out: dict[str, float] = {}
         for term, idf in self._scored_terms(query):
-            for doc_id, tf in self._postings[term].items():
-                if among is not None and doc_id not in among:
-                    continue
+            posting = self._postings[term]
+            if among is None:
+                hits: Iterable[tuple[str, int]] = posting.items()
+            elif len(among) < len(posting):  # a few sessions' turns: look each one up
+                hits = ((d, posting[d]) for d in among if d in posting)
+            else:
+                hits = ((d, tf) for d, tf in posting.items() if d in among)
+            for doc_id, tf in hits:
                 norm = K1 * (1 - B + B * self._lengths[doc_id] / avg)
                 out[doc_id] = out.get(doc_id, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
         return out
@@ -139,10 +145,13 @@ class BM25Index:
             rows, tf, length = self._term_arrays(term)
             acc[rows] += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
         hit = np.flatnonzero(acc > 0)
-        if hit.size > k:  # the k best, and every document tied with the k-th
+        if hit.size > k:  # the k best: those above the k-th score, then the ties by id
             kth = np.partition(acc[hit], hit.size - k)[hit.size - k]
-            hit = hit[acc[hit] >= kth]
-        # rows with a score are live documents
+            above, tied = hit[acc[hit] > kth], hit[acc[hit] == kth]
+            # rows with a score are live documents
+            first = heapq.nsmallest(k - above.size, (self._ids[r] or "" for r in tied.tolist()))
+            hit = np.concatenate([above, np.fromiter((self._row[d] for d in first),
+                                                     dtype=np.intp, count=len(first))])
         return best_first({self._ids[r] or "": float(acc[r]) for r in hit.tolist()}, k)
 
     def _term_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
