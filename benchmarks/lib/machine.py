@@ -35,10 +35,22 @@ def invocation() -> list[str]:
     return ["python", *sys.argv]
 
 
+CODE = ("memory_agent", "benchmarks", "integrations", ":!benchmarks/results")
+
+
+def _code_changed() -> bool:
+    """Whether the code (not the result files) differs from HEAD in the working tree."""
+    done = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *CODE],
+                          capture_output=True, check=False)
+    return done.returncode == 1
+
+
 def describe(command: list[str] | None = None) -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=False).stdout.strip() or None
+        if commit and _code_changed():
+            commit += "+uncommitted"  # the code that ran is not exactly this commit's
     except OSError:
         commit = None
     mem_total = _proc_line("/proc/meminfo", "MemTotal:")
