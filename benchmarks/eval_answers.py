@@ -58,6 +58,16 @@ READER_SYSTEM = (
     "date or a number), not a sentence. If the information is not there, answer exactly: "
     f"{NOT_AVAILABLE}"
 )
+# a variant that asks the reader to check who a remembered message is about (LoCoMo's
+# adversarial questions ask about one speaker what the other said): --reader speaker_check
+READER_SYSTEM_SPEAKER_CHECK = (
+    "You answer questions about a long conversation between {a} and {b}. "
+    "Use only the information below. Each remembered message starts with the name of the "
+    "person who wrote it. Answer with a short phrase (a few words, a name, a date or a "
+    "number), not a sentence. If the information is not there, or it is about someone other "
+    f"than the person the question asks about, answer exactly: {NOT_AVAILABLE}"
+)
+READERS = {"default": READER_SYSTEM, "speaker_check": READER_SYSTEM_SPEAKER_CHECK}
 READER_QUESTION = "Question: {question}\nShort answer:"
 
 _ARTICLES = re.compile(r"\b(a|an|the|and)\b")
@@ -137,10 +147,11 @@ def latest_that_fit(lines: Sequence[str], budget: int, count: Callable[[str], in
     return "\n".join(reversed(kept))
 
 
-def reader_messages(conv: Conversation, context: str, question: str) -> list[Message]:
+def reader_messages(conv: Conversation, context: str, question: str,
+                    reader: str = "default") -> list[Message]:
     speakers = list(dict.fromkeys(m.speaker for s in conv.sessions for m in s.messages))
     a, b = [*speakers, "?", "?"][:2]
-    system = READER_SYSTEM.format(a=a, b=b)
+    system = READERS[reader].format(a=a, b=b)
     if context:
         system += "\n\n" + context
     return [Message(role="system", content=system),
@@ -169,6 +180,8 @@ def main() -> None:
     parser.add_argument("--half", choices=[*HALVES, "all"], default="all",
                         help="only the conversations of one half (datasets.halves)")
     parser.add_argument("--config", default="{}", help="MemoryConfig overrides as JSON")
+    parser.add_argument("--reader", choices=sorted(READERS), default="default",
+                        help="the reader's instructions (READERS)")
     parser.add_argument("--n-ctx", type=int, default=4096, help="reader context window")
     add_model_args(parser, fake_help="plumbing check, no model")
     parser.add_argument("--out", type=Path, default=RESULTS / "answers.json")
@@ -221,7 +234,7 @@ def main() -> None:
                     rankers[user] = FlatRanker(memory)
                 ranked = rankers[user].rankings(qa.question)[flat_method]
                 context = flat_context(memory, qa.question, args.budget, ranked).to_prompt()
-            messages = reader_messages(conv, context, qa.question)
+            messages = reader_messages(conv, context, qa.question, args.reader)
             key = prompt_sha(reader, messages)
             row = answers.get(key)
             if row is None:
@@ -262,7 +275,7 @@ def main() -> None:
     existing.setdefault("_runs", {})[result_key] = {
         "budget": args.budget, "flat_method": flat_method, "questions": len(picked),
         "seed": args.seed, "conversations": [c.id for c in complete],
-        "reader": reader.name, "n_ctx": args.n_ctx,
+        "reader": reader.name, "reader_prompt": args.reader, "n_ctx": args.n_ctx,
         "config_overrides": json.loads(args.config),
         "wall_seconds_this_run": round(wall, 1), **describe(),
     }
