@@ -299,7 +299,7 @@ def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manage
                                             "text": "Hobbies: chess, hiking, painting"}]})
         return base._respond(messages, schema)
 
-    config = MemoryConfig(profile_token_budget=240)
+    config = MemoryConfig(profile_token_budget=240, compact_with_model=True)
     memory = make_manager(llm=FakeLLM(responder=responder), config=config)
     memory.record("I love chess, hiking, painting and long walks. I want to learn Italian.",
                   "Great!", session_id="s1", at=T0)
@@ -313,6 +313,29 @@ def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manage
     merged = [f for f in doc.facts if f.text == "Hobbies: chess, hiking, painting"]
     reasons = [h.reason for h in memory.profile_history()]
     assert merged and any("merged" in r for r in reasons), (doc.render(), reasons)
+
+
+def test_a_full_profile_costs_no_extra_model_call_by_default(make_manager):
+    # over its budget, the default profile drops its least supported facts: no compaction
+    # call, so a session costs its summary and its form whatever the profile holds
+    llm = TaskLLM([scripted_extraction({"hobbies": "chess, hiking, painting and long walks",
+                                        "goals": "learn Italian"})])
+    memory = make_manager(llm=llm, config=MemoryConfig(profile_token_budget=240))
+    memory.record("I love chess, hiking, painting and long walks. I want to learn Italian.",
+                  "Great!", session_id="s1", at=T0)
+    filler = [Fact(f"f{i}", "Goals", f"Goal: placeholder goal number {i} " + "x " * 8,
+                   ("s0#1",), T0.date()) for i in range(20, 24)]
+    from memory_agent.core.profile import ProfileDocument as Doc
+    memory.store.put_profile("alice", Doc(tuple(filler)).render(), expected_version=0)
+    calls = memory.llm.stats.calls
+    memory.end_session("s1")
+    asked = [schema.get("title") for _, schema in llm.requests if schema]
+    assert "Compaction" not in asked and memory.llm.stats.calls - calls == 2
+    doc = memory.profile()
+    assert count_tokens(doc.render()) <= 240
+    dropped = [h for h in memory.profile_history()
+               if h.reason == "dropped to fit the profile budget"]
+    assert dropped and all(doc.get(h.fact_id) is None for h in dropped)
 
 
 def test_profile_update_of_a_long_session_reports_every_chunk(make_manager):

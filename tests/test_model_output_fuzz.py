@@ -94,7 +94,8 @@ def check_sound(memory: MemoryManager) -> None:
 
 
 def run_sessions(texts: list[str], jsons: list[str], user_words: list[str]) -> None:
-    config = MemoryConfig(profile_token_budget=BUDGET, fanout=2, period="none")
+    config = MemoryConfig(profile_token_budget=BUDGET, fanout=2, period="none",
+                          compact_with_model=True)
     memory = MemoryManager(user_id="fuzz", store=InMemoryStore(), llm=HostileLLM(texts, jsons),
                            embedder=HashingEmbedder(), config=config, background=False)
     for s in range(3):

@@ -107,8 +107,8 @@ def test_the_profile_update_keeps_statements_and_sheds_them_before_compacting(
     assert texts == ["I work night shifts at the children's hospital downtown", "Hobbies: chess"]
 
     # a budget the extracted facts fit but the statement does not: the statement goes,
-    # and the model is not asked to compact
-    config = MemoryConfig(profile_token_budget=200)
+    # and the model is not asked to compact (even where it may be)
+    config = MemoryConfig(profile_token_budget=200, compact_with_model=True)
     llm = TaskLLM([scripted_extraction({
         "hobbies": "chess", "goals": "learn Italian", "location": "Lyon",
         "occupation": "night nurse at the children's hospital",

@@ -33,6 +33,11 @@ class MemoryConfig(BaseModel):
 
     # profile
     profile_token_budget: int = Field(default=2000, ge=200, le=32000)
+    # over the budget, first ask the model to merge related facts (engine/compaction.py),
+    # then drop the least supported. Off by default: once a profile is full that is one
+    # more call of the profile's size in every session, and the 1.5B model's merges were
+    # never sound on LoCoMo (docs/profile-quality.md); a larger model may do better
+    compact_with_model: bool = False
     # also keep up to this many of a session's first-person statements verbatim ("I have a
     # doctor for a husband"; statements.py); 0 = only the model's field extraction
     statements_per_session: int = Field(default=STATEMENTS_PER_SESSION, ge=0, le=50)

@@ -172,7 +172,7 @@ def write_profile_edits(
         # verbatim statements only use room the extracted facts leave: shed them first
         new_doc, shed = fit_budget(new_doc, budget, count, only=is_statement)
         retired += shed
-        if count(new_doc.render()) > budget:
+        if backends.config.compact_with_model and count(new_doc.render()) > budget:
             new_doc, merged = compact(backends, new_doc, today=today, reserved=reserved)
             retired += merged
         new_doc, dropped = fit_budget(new_doc, budget, count)
