@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ class Meter:
     def __init__(self, llm: LLM) -> None:
         self.llm = llm
         self.prefill = 0
+        self.kinds: Counter[str] = Counter()  # calls by what they were for (call_kind)
         self._first_eval = False
         llama = getattr(llm, "_llama", None)
         if llama is not None:
@@ -49,6 +51,7 @@ class Meter:
 
             def marking_complete(*args: Any, **kwargs: Any) -> Any:
                 self._first_eval = True
+                self.kinds[call_kind(kwargs)] += 1
                 return complete(*args, **kwargs)
 
             llama.eval = counting_eval
@@ -59,7 +62,22 @@ class Meter:
         prefill = self.prefill if getattr(self.llm, "_llama", None) is not None else getattr(
             s, "prefill_tokens", s.prompt_tokens)
         return {"calls": s.calls, "prompt_tokens": s.prompt_tokens, "prefill_tokens": prefill,
-                "completion_tokens": s.completion_tokens, "model_seconds": s.seconds}
+                "completion_tokens": s.completion_tokens, "model_seconds": s.seconds,
+                **{f"calls_{kind}": self.kinds[kind]
+                   for kind in [*CALL_KINDS.values(), "other"]}}
+
+
+# what a call was for, told by how its system prompt starts (the prompts of core/prompts.py;
+# a version whose prompts start otherwise counts as "other")
+CALL_KINDS = {"You read a conversation": "session", "You merge summaries": "rollup",
+              "You shorten a user profile": "compaction"}
+
+
+def call_kind(kwargs: dict[str, Any]) -> str:
+    messages = kwargs.get("messages") or [{}]
+    system = str(messages[0].get("content", ""))
+    return next((kind for start, kind in CALL_KINDS.items() if system.startswith(start)),
+                "other")
 
 
 def main() -> None:
