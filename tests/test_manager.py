@@ -11,7 +11,7 @@ from memory_agent.backends.llm.fake import FakeLLM
 from memory_agent.backends.store.memory import InMemoryStore
 from memory_agent.backends.tokens import count_tokens
 from memory_agent.core.config import MemoryConfig
-from memory_agent.core.profile import Fact
+from memory_agent.core.profile import Fact, ProfileDocument
 from memory_agent.core.store import Job
 from memory_agent.errors import (
     EmptyMessageError,
@@ -287,6 +287,17 @@ def test_users_are_isolated(make_manager):
     assert [t.user_message for t in store.get_turns("bob")] == ["I love sailing."]
 
 
+def session_over_budget(memory, *, filler_source: str) -> None:
+    """Record session s1 (hobbies and a goal) over a stored profile of four long filler
+    goals, so that ending it puts the profile over a 240-token budget."""
+    memory.record("I love chess, hiking, painting and long walks. I want to learn Italian.",
+                  "Great!", session_id="s1", at=T0)
+    filler = [Fact(f"f{i}", "Goals", f"Goal: placeholder goal number {i} " + "x " * 8,
+                   (filler_source,), T0.date()) for i in range(20, 24)]
+    memory.store.put_profile(memory.user_id, ProfileDocument(tuple(filler)).render(),
+                             expected_version=0)
+
+
 def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manager):
     import json
 
@@ -301,12 +312,7 @@ def test_compaction_merges_facts_through_the_model_and_keeps_history(make_manage
 
     config = MemoryConfig(profile_token_budget=240, compact_with_model=True)
     memory = make_manager(llm=FakeLLM(responder=responder), config=config)
-    memory.record("I love chess, hiking, painting and long walks. I want to learn Italian.",
-                  "Great!", session_id="s1", at=T0)
-    filler = [Fact(f"f{i}", "Goals", f"Goal: placeholder goal number {i} " + "x " * 8,
-                   ("s1#1",), T0.date()) for i in range(20, 24)]
-    from memory_agent.core.profile import ProfileDocument as Doc
-    memory.store.put_profile("alice", Doc(tuple(filler)).render(), expected_version=0)
+    session_over_budget(memory, filler_source="s1#1")
     memory.end_session("s1")
     doc = memory.profile()
     assert count_tokens(doc.render()) <= 240
@@ -321,12 +327,7 @@ def test_a_full_profile_costs_no_extra_model_call_by_default(make_manager):
     llm = TaskLLM([scripted_extraction({"hobbies": "chess, hiking, painting and long walks",
                                         "goals": "learn Italian"})])
     memory = make_manager(llm=llm, config=MemoryConfig(profile_token_budget=240))
-    memory.record("I love chess, hiking, painting and long walks. I want to learn Italian.",
-                  "Great!", session_id="s1", at=T0)
-    filler = [Fact(f"f{i}", "Goals", f"Goal: placeholder goal number {i} " + "x " * 8,
-                   ("s0#1",), T0.date()) for i in range(20, 24)]
-    from memory_agent.core.profile import ProfileDocument as Doc
-    memory.store.put_profile("alice", Doc(tuple(filler)).render(), expected_version=0)
+    session_over_budget(memory, filler_source="s0#1")
     calls = memory.llm.stats.calls
     memory.end_session("s1")
     asked = [schema.get("title") for _, schema in llm.requests if schema]

@@ -36,7 +36,7 @@ class MemoryConfig(BaseModel):
     # over the budget, first ask the model to merge related facts (engine/compaction.py),
     # then drop the least supported. Off by default: once a profile is full that is one
     # more call of the profile's size in every session, and the 1.5B model's merges were
-    # never sound on LoCoMo (docs/profile-quality.md); a larger model may do better
+    # never sound on LoCoMo (docs/profile.md, "Budget"); a larger model may do better
     compact_with_model: bool = False
     # also keep up to this many of a session's first-person statements verbatim ("I have a
     # doctor for a husband"; statements.py); 0 = only the model's field extraction
