@@ -37,7 +37,7 @@ from memory_agent.core.prompts import (
 )
 from memory_agent.core.statements import statement_edits
 from memory_agent.core.store import HistoryEntry, MemoryStore
-from memory_agent.core.types import Turn
+from memory_agent.core.types import Message, Turn
 from memory_agent.engine.compaction import compact
 from memory_agent.engine.structured import generate_structured
 from memory_agent.engine.transcripts import chunks, session_prompt
@@ -88,10 +88,15 @@ def extract_facts(backends: Backends, turns: Sequence[Turn]) -> ProfileForm:
     :func:`~memory_agent.core.extraction.edits_from_extraction` keeps only values a user
     turn supports.
     """
+    messages = form_prompt(turns, turn_tokens=backends.config.turn_prompt_tokens)
+    return generate_structured(backends.llm, messages, SessionFacts, max_tokens=FORM_MAX_TOKENS)
+
+
+def form_prompt(turns: Sequence[Turn], *, turn_tokens: int) -> list[Message]:
+    """The profile form's prompt: the session prompt with the form as its task."""
     task = EXTRACT_PROFILE_TASK.format(instructions=EXTRACT_PROFILE_SYSTEM,
                                        fields=EXTRACT_PROFILE_FIELDS)
-    messages = session_prompt(turns, task, turn_tokens=backends.config.turn_prompt_tokens)
-    return generate_structured(backends.llm, messages, SessionFacts, max_tokens=FORM_MAX_TOKENS)
+    return session_prompt(turns, task, turn_tokens=turn_tokens)
 
 
 def update_profile(
