@@ -15,6 +15,11 @@ the previous prompt's prefix), generated tokens, model seconds, wall seconds.
 
     python -m benchmarks.bench_upkeep --threads 1 --before /work/main
     python -m benchmarks.bench_upkeep --growth-only --before /work/main   # fake model only
+    python -m benchmarks.bench_upkeep --growth-real 50 --threads 2   # one long real history
+
+``--growth-real N`` runs this checkout alone on the first N sessions of the dev
+conversations chained as one user's history (``chained_sessions``), and reports the first
+and last fifth: does a session cost more when much is already stored?
 
 Writes ``benchmarks/results/upkeep.json``.
 """
@@ -115,6 +120,47 @@ def synthetic_sessions(count: int) -> list[tuple[str, Exchanges]]:
     return out
 
 
+def chained_sessions(data: Path, count: int) -> list[tuple[str, Exchanges]]:
+    """The first ``count`` sessions of the dev conversations one after another (LoCoMo's,
+    then REALTALK's), as one user's history: each conversation is moved in time to start a
+    week after the previous one ended, so the dates keep rising."""
+    out: list[tuple[str, Exchanges]] = []
+    last: datetime | None = None
+    for dataset in ("locomo", "realtalk"):
+        for conv in load(dataset, data):
+            first = exchanges(conv.sessions[0])[0].at
+            shift = timedelta(0) if last is None else last + timedelta(days=7) - first
+            for s in conv.sessions:
+                if len(out) == count:
+                    return out
+                turns = [(e.user, e.assistant, (e.at + shift).isoformat()) for e in exchanges(s)]
+                out.append((f"{conv.id}-{s.id}", turns))
+                last = exchanges(s)[-1].at + shift
+    return out
+
+
+def real_growth(args: argparse.Namespace) -> dict[str, Any]:
+    """One worker (this checkout) on ``--growth-real`` chained real sessions."""
+    sessions = chained_sessions(args.data, args.growth_real)
+    model = ["--threads", str(args.threads)] + (["--model", args.model] if args.model else [])
+    worker = Worker("after", HERE, model)
+    try:
+        rows = alternate([worker], sessions)["after"]
+    finally:
+        worker.close()
+    tenth = max(1, len(rows) // 5)
+    parts = {"first": rows[:tenth], "last": rows[-tenth:]}
+    out: dict[str, Any] = {"sessions": [s for s, _ in sessions], "llm": worker.ready["llm"],
+                           "per_session": rows, "mean_per_session": mean_of(rows)}
+    for name, part in parts.items():
+        out[f"{name}_{tenth}"] = {
+            **mean_of(part),
+            "model_seconds_per_exchange": round(sum(r["model_seconds"] for r in part)
+                                                / sum(r["exchanges"] for r in part), 2)}
+        print(f"sessions {name} {tenth}: {out[f'{name}_{tenth}']}")
+    return out
+
+
 def growth(before: Path, count: int) -> dict[str, Any]:
     workers = [Worker("before", before, ["--fake-llm"]), Worker("after", HERE, ["--fake-llm"])]
     try:
@@ -160,17 +206,30 @@ def real(before: Path, args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", type=Path, required=True,
+    parser.add_argument("--before", type=Path, default=None,
                         help="checkout of the code to compare with (e.g. /work/main)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--conversation", type=int, default=0, help="LoCoMo dev conversation")
     parser.add_argument("--sessions", type=int, default=6)
     parser.add_argument("--growth", type=int, default=60, help="synthetic sessions (fake model)")
     parser.add_argument("--growth-only", action="store_true")
+    parser.add_argument("--growth-real", type=int, default=0, metavar="N",
+                        help="instead: this checkout alone on the first N dev sessions "
+                             "chained as one history (real model; --out upkeep_growth.json)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "upkeep.json")
     args = parser.parse_args()
+    if args.growth_real:
+        out = args.out if args.out != RESULTS / "upkeep.json" else RESULTS / "upkeep_growth.json"
+        write_json(out, {"what": "upkeep cost per session over one long history on the real "
+                                 "model: the dev conversations' sessions chained, in-memory "
+                                 "store, hashing embedder",
+                         "real_model": real_growth(args), "run": describe()})
+        print(f"wrote {out}")
+        return
+    if args.before is None:
+        parser.error("--before is required (except with --growth-real)")
     result: dict[str, Any] = {
         "what": "upkeep cost per session (record + end_session: summary, profile form, "
                 "roll-ups), before vs after, alternating on the same sessions; in-memory "
