@@ -148,16 +148,16 @@ def real_growth(args: argparse.Namespace) -> dict[str, Any]:
         rows = alternate([worker], sessions)["after"]
     finally:
         worker.close()
-    tenth = max(1, len(rows) // 5)
-    parts = {"first": rows[:tenth], "last": rows[-tenth:]}
+    fifth = max(1, len(rows) // 5)
+    parts = {"first": rows[:fifth], "last": rows[-fifth:]}
     out: dict[str, Any] = {"sessions": [s for s, _ in sessions], "llm": worker.ready["llm"],
                            "per_session": rows, "mean_per_session": mean_of(rows)}
     for name, part in parts.items():
-        out[f"{name}_{tenth}"] = {
+        out[f"{name}_{fifth}"] = {
             **mean_of(part),
             "model_seconds_per_exchange": round(sum(r["model_seconds"] for r in part)
                                                 / sum(r["exchanges"] for r in part), 2)}
-        print(f"sessions {name} {tenth}: {out[f'{name}_{tenth}']}")
+        print(f"sessions {name} {fifth}: {out[f'{name}_{fifth}']}")
     return out
 
 
